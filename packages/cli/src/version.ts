@@ -1,0 +1,1 @@
+export const TSDNS_VERSION = '0.1.0';

@@ -1,0 +1,89 @@
+/**
+ * Logging in CoreDNS's text format (`[INFO] plugin/NAME: message`, no
+ * timestamps, to standard output) through winston.
+ */
+import winston from 'winston';
+
+const LEVELS = { fatal: 0, error: 1, warning: 2, info: 3, debug: 4 } as const;
+type Level = keyof typeof LEVELS;
+const TAGS: Record<Level, string> = { fatal: '[FATAL] ', error: '[ERROR] ', warning: '[WARNING] ', info: '[INFO] ', debug: '[DEBUG] ' };
+
+/** Where log lines go; tests can replace it. */
+export interface LogSink {
+  write(line: string): void;
+}
+
+class StdoutTransport extends winston.transports.Console {
+  override log(info: { [key: symbol]: unknown; message?: unknown }, callback: () => void): void {
+    const line = info[Symbol.for('message')] as string;
+    sink.write(line + '\n');
+    callback();
+  }
+}
+
+let sink: LogSink = { write: (line) => process.stdout.write(line) };
+
+const base = winston.createLogger({
+  levels: LEVELS,
+  level: 'debug',
+  format: winston.format.printf((info) => `${TAGS[info.level as Level] ?? ''}${String(info.message)}`),
+  transports: [new StdoutTransport()],
+});
+
+let debugOn = false;
+
+/** Turns `[DEBUG]` output on or off (the `debug` plugin sets it). */
+export function setDebug(on: boolean): void {
+  debugOn = on;
+}
+export function isDebug(): boolean {
+  return debugOn;
+}
+
+/** Redirects log output (for tests); returns the previous sink. */
+export function setLogSink(s: LogSink): LogSink {
+  const prev = sink;
+  sink = s;
+  return prev;
+}
+
+export interface Logger {
+  info(msg: string): void;
+  warning(msg: string): void;
+  error(msg: string): void;
+  /** Only printed when a `debug` server block is active. */
+  debug(msg: string): void;
+  /** Logs and exits the process with status 1. */
+  fatal(msg: string): never;
+}
+
+class PrefixLogger implements Logger {
+  private readonly prefix: string;
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+  info(msg: string): void {
+    base.log('info', this.prefix + msg);
+  }
+  warning(msg: string): void {
+    base.log('warning', this.prefix + msg);
+  }
+  error(msg: string): void {
+    base.log('error', this.prefix + msg);
+  }
+  debug(msg: string): void {
+    if (debugOn) base.log('debug', this.prefix + msg);
+  }
+  fatal(msg: string): never {
+    base.log('fatal', this.prefix + msg);
+    process.exit(1);
+  }
+}
+
+/** The server's logger (`[INFO] message`). */
+export const log: Logger = new PrefixLogger('');
+
+/** A plugin's logger (`[INFO] plugin/NAME: message`). */
+export function pluginLogger(name: string): Logger {
+  return new PrefixLogger(`plugin/${name}: `);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs every compiled test file with Node's test runner.
+//   node scripts/test.mjs            all tests (unit + end-to-end)
+//   node scripts/test.mjs core log   only files whose path contains one of the words
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const filters = process.argv.slice(2);
+
+function walk(dir, out) {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+}
+
+const files = [];
+for (const group of ['packages', 'plugins', 'examples']) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const name of readdirSync(dir).sort()) walk(join(dir, name, 'dist', 'test'), files);
+}
+walk(join(root, 'test', 'dist'), files);
+
+const selected = files
+  .map((f) => relative(root, f))
+  .filter((f) => !f.includes(`${join('test', 'dist', 'bench')}`))
+  .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)));
+if (selected.length === 0) {
+  console.error('no test files found: run the build first (pnpm install runs it)');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(r.status ?? 1);
