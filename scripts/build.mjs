@@ -30,7 +30,12 @@ for (const group of ['packages', 'plugins', 'examples']) {
 }
 if (existsSync(join(root, 'test', 'tsconfig.json'))) projects.push('test');
 const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-b', ...projects], { cwd: root, stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, [tsc, '-b', ...projects], { cwd: root, stdio: 'inherit' });
+} catch (e) {
+  console.error('build failed: TypeScript reported errors (above)');
+  process.exit(typeof e.status === 'number' ? e.status : 1);
+}
 
 // 3. generated JavaScript is not emitted by tsc: copy it next to the compiled sources.
 if (existsSync(join(genDir, 'lexer.js'))) {

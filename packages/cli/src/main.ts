@@ -13,7 +13,7 @@ import {
   type InstanceOptions,
   type PluginRegistry,
 } from '@tsdns/core';
-import { defaultCorefile, inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
+import { decodeUtf8AsGo, defaultCorefile, inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
 import { FlagError, parseFlags, usage, type FlagDef } from './flags.js';
 import { defaultPluginCfgPath, loadPluginCfg } from './plugincfg.js';
 import { TSDNS_VERSION } from './version.js';
@@ -54,7 +54,7 @@ function readStdinIfPipe(): string | undefined {
   try {
     const st = fstatSync(0);
     if (st.isCharacterDevice()) return undefined;
-    return readFileSync(0, 'utf8');
+    return decodeUtf8AsGo(readFileSync(0));
   } catch {
     return undefined;
   }
@@ -68,7 +68,7 @@ function loadCorefile(conf: string | undefined, port: string): Loaded {
       if (t !== undefined) return { text: t, filename: 'stdin' };
     } else {
       try {
-        return { text: readFileSync(conf, 'utf8'), filename: conf };
+        return { text: decodeUtf8AsGo(readFileSync(conf)), filename: conf };
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
@@ -76,7 +76,7 @@ function loadCorefile(conf: string | undefined, port: string): Loaded {
       }
     }
   }
-  if (existsSync('Corefile')) return { text: readFileSync('Corefile', 'utf8'), filename: 'Corefile' };
+  if (existsSync('Corefile')) return { text: decodeUtf8AsGo(readFileSync('Corefile')), filename: 'Corefile' };
   return { text: defaultCorefile(port), filename: 'Corefile' };
 }
 
