@@ -95,3 +95,15 @@ export function afterNext(
 export function rcodeOfError(e: unknown): number {
   return e instanceof PluginError ? e.rcode : RCODE.SERVFAIL;
 }
+
+/**
+ * A handler that can say whether it is ready to serve (CoreDNS's
+ * `ready.Readiness`); the `ready` plugin reports the ones that are not.
+ */
+export interface Readiness {
+  ready(): boolean;
+}
+
+export function isReadiness(h: unknown): h is Readiness {
+  return typeof (h as { ready?: unknown } | null)?.ready === 'function';
+}
