@@ -3,7 +3,7 @@
  * directive's tokens plus the block's configuration, the instance's lifecycle
  * hooks, the metrics registry and a logger.
  */
-import { ConfigError, type Token } from './corefile-types.js';
+import type { Token } from './corefile-types.js';
 import { Dispenser } from './dispenser.js';
 import type { BlockConfig } from './config.js';
 import type { Plugin } from './plugin.js';
@@ -74,8 +74,12 @@ export class Controller extends Dispenser {
     this.lifecycle.add(name, fn);
   }
 
-  /** `this plugin can only be used once per Server Block`, at the current token. */
-  errOnce(): ConfigError {
-    return this.err('this plugin can only be used once per Server Block');
+  /**
+   * CoreDNS's `plugin.ErrOnce`: `this plugin can only be used once per Server
+   * Block`. Like every setup error without a location, it is reported as
+   * `FILE:LINE - plugin/NAME: ...` at the current token.
+   */
+  errOnce(): Error {
+    return new Error('this plugin can only be used once per Server Block');
   }
 }

@@ -242,17 +242,18 @@ function locate(b: ServerBlock, filename: string): string {
 }
 
 /**
- * A setup error as CoreDNS prints it: `plugin/NAME: FILE:LINE - Error during
- * parsing: ...`. Errors without a location get the current token's location.
+ * A setup error as CoreDNS prints it, always with a location: CoreDNS's own
+ * `plugin/NAME: FILE:LINE - Error during parsing: ...` when the plugin raised a
+ * located error; otherwise CoreDNS's text (`plugin/NAME: ...`) with the
+ * current token's `FILE:LINE - ` in front.
  */
 function wrapSetupError(dir: string, c: Controller, e: unknown): ConfigError {
   let msg = errorText(e);
-  const located = e instanceof ConfigError && e.line !== undefined;
-  if (!msg.startsWith('plugin/')) {
-    if (!located && !/^\S+:\d+ - /.test(msg)) msg = `${c.file()}:${c.line() || c.firstLine()} - ${msg}`;
-    msg = `plugin/${dir}: ${msg}`;
-  }
-  return new ConfigError(msg, e instanceof ConfigError ? e.file : c.file(), e instanceof ConfigError ? e.line : c.line());
+  if (!msg.startsWith('plugin/')) msg = `plugin/${dir}: ${msg}`;
+  const located = /^plugin\/[^:]+: \S+:\d+ - /.test(msg);
+  if (located) return new ConfigError(msg, e instanceof ConfigError ? e.file : c.file(), e instanceof ConfigError ? e.line : c.line());
+  const line = c.line() || c.firstLine();
+  return new ConfigError(`${c.file()}:${line} - ${msg}`, c.file(), line);
 }
 
 function checkZoneSyntax(zone: string): boolean {

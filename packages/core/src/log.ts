@@ -16,7 +16,8 @@ export interface LogSink {
 class StdoutTransport extends winston.transports.Console {
   override log(info: { [key: symbol]: unknown; message?: unknown }, callback: () => void): void {
     const line = info[Symbol.for('message')] as string;
-    sink.write(line + '\n');
+    // like Go's log package: a message that already ends in a newline gets no second one
+    sink.write(line.endsWith('\n') ? line : line + '\n');
     callback();
   }
 }

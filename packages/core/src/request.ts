@@ -42,12 +42,12 @@ export class Request {
     this.w = w;
   }
 
-  /** The question name as sent (case preserved). '' without a question. */
+  /** The question name as sent (case preserved); `.` without a question. */
   qname(): string {
-    return this.req.questions[0]?.name ?? '';
+    return this.req.questions[0]?.name ?? '.';
   }
 
-  /** The question name lower-cased (CoreDNS's `state.Name()`). */
+  /** The question name lower-cased (CoreDNS's `state.Name()`); `.` without a question. */
   name(): string {
     return (this._name ??= lowerName(this.qname()));
   }
@@ -58,9 +58,9 @@ export class Request {
     return q ? (typeCode(q.type) ?? 0) : 0;
   }
 
-  /** Question type mnemonic (`A`, `TYPE65280`). */
+  /** Question type mnemonic (`A`, `TYPE65280`); '' without a question. */
   type(): string {
-    return typeToString(this.qtype());
+    return this.req.questions.length === 0 ? '' : typeToString(this.qtype());
   }
 
   /** Question class code (0 without a question). */
@@ -69,9 +69,9 @@ export class Request {
     return q ? (classCode(q.class) ?? 0) : 0;
   }
 
-  /** Question class mnemonic as CoreDNS prints it (`IN`, `CH`, `CLASS255`). */
+  /** Question class mnemonic as CoreDNS prints it (`IN`, `CH`, `CLASS255`); '' without a question. */
   class(): string {
-    return classToPresentation(this.qclass());
+    return this.req.questions.length === 0 ? '' : classToPresentation(this.qclass());
   }
 
   /** Client IP. */
