@@ -2,7 +2,7 @@
  * The `tsdns` executable: CoreDNS's command line, Corefile loading, start-up
  * banner, pidfile and signals.
  */
-import { existsSync, readFileSync, unlinkSync, writeFileSync, fstatSync } from 'node:fs';
+import { existsSync, readFileSync, readSync, unlinkSync, writeFileSync, fstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   buildInfo,
@@ -52,9 +52,25 @@ interface Loaded {
 
 function readStdinIfPipe(): string | undefined {
   try {
-    const st = fstatSync(0);
+    // Only bigint stats and plain reads here: a regular fstat of a pipe (also done
+    // by readFileSync(0)) leaves FIFO bits in Node 20's shared stat buffer, which
+    // then breaks module resolution of the plugins imported afterwards.
+    const st = fstatSync(0, { bigint: true });
     if (st.isCharacterDevice()) return undefined;
-    return decodeUtf8AsGo(readFileSync(0));
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const b = Buffer.allocUnsafe(65536);
+      let n: number;
+      try {
+        n = readSync(0, b, 0, b.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        throw e;
+      }
+      if (n === 0) break;
+      chunks.push(b.subarray(0, n));
+    }
+    return decodeUtf8AsGo(Buffer.concat(chunks));
   } catch {
     return undefined;
   }
@@ -65,7 +81,7 @@ function loadCorefile(conf: string | undefined, port: string): Loaded {
   if (conf) {
     if (conf === 'stdin') {
       const t = readStdinIfPipe();
-      if (t !== undefined) return { text: t, filename: 'stdin' };
+      if (t !== undefined) return { text: t, filename: '/dev/stdin' };
     } else {
       try {
         return { text: decodeUtf8AsGo(readFileSync(conf)), filename: conf };
