@@ -4,6 +4,7 @@
  * where setup runs for the first key and the rest copy it).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { SecureContextOptions } from 'node:tls';
 import type { Handler, Plugin } from './plugin.js';
 import { zoneAddrString, type ServerBlock, type ZoneAddr } from './corefile-types.js';
@@ -13,6 +14,13 @@ export interface PluginEntry {
   directive: string;
   plugin: Plugin;
 }
+
+/**
+ * Client certificate policy (Go's tls.ClientAuthType): `nocert` asks for none,
+ * `request` asks but accepts anything, `require` needs any certificate,
+ * `verify_if_given` verifies one if sent, `require_and_verify` needs a valid one.
+ */
+export type TlsClientAuth = 'nocert' | 'request' | 'require' | 'verify_if_given' | 'require_and_verify';
 
 export class BlockConfig {
   /** Index of the server block in the Corefile. */
@@ -33,13 +41,21 @@ export class BlockConfig {
   stacktrace = false;
   /** TLS material for tls:// and https:// keys (set by `tls`). */
   tls: SecureContextOptions | undefined = undefined;
+  /** Client certificate policy of tls:// and https:// listeners (`tls ... { client_auth }`). */
+  tlsClientAuth: TlsClientAuth = 'nocert';
+  /** Receives TLS key log lines (NSS key log format) when `tls ... { keylog FILE }` is set. */
+  tlsKeyLog: ((line: Buffer) => void) | undefined = undefined;
+  /** Base directory for relative file names (CoreDNS's Config.Root, set by `root`); '' = the working directory. */
+  root = '';
+  /** Concurrent connection cap of https:// listeners (`https { max_connections }`); undefined = 200, 0 = unbounded. */
+  maxHttpsConnections: number | undefined = undefined;
   /** Connection timeouts in milliseconds and the per-connection query cap (set by `timeouts`). */
   readTimeout: number | undefined = undefined;
   writeTimeout: number | undefined = undefined;
   idleTimeout: number | undefined = undefined;
   maxTcpQueries: number | undefined = undefined;
   /** Custom DoH request validation (default: the path must be /dns-query). */
-  httpRequestValidate: ((req: IncomingMessage) => boolean) | undefined = undefined;
+  httpRequestValidate: ((req: IncomingMessage | Http2ServerRequest) => boolean) | undefined = undefined;
   /** View name and filter, set by a view plugin. */
   viewName = '';
   filters: ((ctx: import('./context.js').Context, r: import('./request.js').Request) => boolean)[] = [];

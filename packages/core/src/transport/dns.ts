@@ -280,8 +280,13 @@ export class DnsListener implements Listener {
     await this.listenUdp();
   }
 
+  /** The stream server behind listenTcp (DoT wraps its connections in TLS first). */
+  protected createStreamServer(): net.Server {
+    return net.createServer({ pauseOnConnect: false, noDelay: true }, (sock) => this.accept(sock, 'tcp'));
+  }
+
   protected async listenTcp(): Promise<void> {
-    const srv = net.createServer({ pauseOnConnect: false, noDelay: true }, (sock) => this.accept(sock, 'tcp'));
+    const srv = this.createStreamServer();
     srv.maxConnections = MAX_TCP_CONNECTIONS;
     await listenStream(srv, this.host, this.port, 'tcp');
     this.tcp = srv;
