@@ -1,0 +1,402 @@
+#!/usr/bin/env node
+// tsdns benchmarks (`pnpm bench`). Not a test: it prints figures and never fails
+// on a timing. Every scenario runs against the real `tsdns` executable with
+// dnsperf; the reference server (reference.mjs, a raw Node UDP responder) is
+// measured in the same round so that figures are ratios, which survive a noisy
+// machine better than absolute numbers.
+//
+//   pnpm bench [--rounds N] [--duration SECONDS] [--only a,b] [--json FILE]
+//
+// Needs dnsperf (Debian/Ubuntu: apt-get install dnsperf). Uses taskset, when
+// present, to pin the server to CPU 0 and dnsperf to CPU 1.
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const tsdnsBin = join(root, 'packages', 'cli', 'bin', 'tsdns.js');
+const pluginCfg = readFileSync(join(root, 'plugin.cfg'), 'utf8');
+const havePlugin = (name) => new RegExp(`^${name}:`, 'm').test(pluginCfg);
+
+// ---------------------------------------------------------------- options
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
+};
+const ROUNDS = Number(opt('rounds', '3'));
+const DURATION = Number(opt('duration', '10'));
+const WARMUP = Number(opt('warmup', '2'));
+const CLIENTS = 10;
+const OUTSTANDING = 500;
+const only = opt('only', '')
+  .split(',')
+  .filter(Boolean);
+const jsonOut = opt('json', join(here, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
+
+function which(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+}
+if (!which('dnsperf')) {
+  console.error('dnsperf is not installed. On Debian/Ubuntu: apt-get install dnsperf');
+  process.exit(1);
+}
+const taskset = which('taskset') && cpus().length >= 2 ? 'taskset' : '';
+const pinned = (cpu, cmd, argv) => (taskset ? ['taskset', ['-c', String(cpu), cmd, ...argv]] : [cmd, argv]);
+// this process (the latency prober) stays off the server's CPU
+if (taskset) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+
+// ---------------------------------------------------------------- helpers
+const tmp = mkdtempSync(join(tmpdir(), 'tsdns-bench-'));
+let nextPort = 25300 + Math.floor(Math.random() * 2000);
+const port = () => nextPort++;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function queryFile(name, lines) {
+  const f = join(tmp, `${name}.txt`);
+  if (!existsSync(f)) writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+const whoamiQueries = queryFile('whoami', Array.from({ length: 1000 }, (_, i) => `host-${i}.bench.example. A`));
+
+/** Sends a UDP query until answered; resolves with the time it took. */
+async function waitAnswer(p, timeoutMs = 10000) {
+  const sock = dgram.createSocket('udp4');
+  const q = Buffer.from('beef01000001000000000000' + '0570726f6265076578616d706c650000010001', 'hex');
+  const t0 = performance.now();
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setInterval(() => sock.send(q, p, '127.0.0.1'), 2);
+      const dead = setTimeout(() => {
+        clearInterval(timer);
+        reject(new Error(`no answer on port ${p}`));
+      }, timeoutMs);
+      sock.on('message', () => {
+        clearInterval(timer);
+        clearTimeout(dead);
+        resolve(performance.now() - t0);
+      });
+      sock.send(q, p, '127.0.0.1');
+    });
+  } finally {
+    sock.close();
+  }
+}
+
+function startProcess(cpu, cmd, argv) {
+  const [c, a] = pinned(cpu, cmd, argv);
+  const p = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (out += d));
+  p.output = () => out;
+  return p;
+}
+
+async function stopProcess(p) {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  await done;
+  clearTimeout(t);
+}
+
+/** The process doing the work (taskset execs, so it is the child itself). */
+function cpuTicks(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+async function startTsdns(corefile, cpu = 0) {
+  const f = join(tmp, `Corefile-${nextPort}`);
+  writeFileSync(f, corefile);
+  const p = startProcess(cpu, process.execPath, [tsdnsBin, '-conf', f, '-quiet']);
+  return p;
+}
+
+/** Runs dnsperf; returns QPS, average latency (s), lost queries (and p99 from -v output when verbose). */
+function dnsperf(p, file, { mode = 'udp', seconds = DURATION, verbose = false } = {}) {
+  const argv = ['-s', '127.0.0.1', '-p', String(p), '-d', file, '-l', String(seconds), '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-m', mode];
+  if (verbose) argv.push('-v');
+  const [c, a] = pinned(1, 'dnsperf', argv);
+  return new Promise((resolve) => {
+    const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lat = [];
+    let tail = '';
+    let summary = '';
+    proc.stdout.on('data', (d) => {
+      const text = tail + d.toString('latin1');
+      const lines = text.split('\n');
+      tail = lines.pop();
+      for (const l of lines) {
+        if (l.charCodeAt(0) === 62 /* '>' */) {
+          const sp = l.lastIndexOf(' ');
+          lat.push(Number(l.slice(sp + 1)));
+        } else summary += l + '\n';
+      }
+    });
+    proc.stderr.on('data', () => {});
+    proc.on('exit', () => {
+      summary += tail;
+      const num = (re) => {
+        const m = re.exec(summary);
+        return m ? Number(m[1]) : NaN;
+      };
+      lat.sort((x, y) => x - y);
+      resolve({
+        qps: num(/Queries per second:\s+([\d.]+)/),
+        avg: num(/Average Latency \(s\):\s+([\d.]+)/),
+        p99: lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] : NaN,
+        lost: num(/Queries lost:\s+(\d+)/),
+      });
+    });
+  });
+}
+
+/**
+ * Latency under load as another client sees it: one UDP query every 5 ms for
+ * the length of the run, round-trip times kept for the percentiles (dnsperf
+ * reports only the average; its per-query output would slow dnsperf down).
+ */
+function startProber(p) {
+  const sock = dgram.createSocket('udp4');
+  const sent = new Map();
+  const rtts = [];
+  let id = 0;
+  sock.on('message', (m) => {
+    const t = sent.get(m.readUInt16BE(0));
+    if (t !== undefined) {
+      rtts.push(performance.now() - t);
+      sent.delete(m.readUInt16BE(0));
+    }
+  });
+  const q = Buffer.from('0000010000010000000000000570726f6265076578616d706c650000010001', 'hex');
+  const timer = setInterval(() => {
+    id = (id + 1) & 0xffff;
+    q.writeUInt16BE(id, 0);
+    sent.set(id, performance.now());
+    sock.send(q, p, '127.0.0.1');
+  }, 5);
+  return () => {
+    clearInterval(timer);
+    sock.close();
+    rtts.sort((a, b) => a - b);
+    const lost = sent.size;
+    return { p99: rtts.length ? rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))] / 1000 : NaN, probes: rtts.length, probesLost: lost };
+  };
+}
+
+/** Measures one running server: warm-up, then dnsperf while sampling CPU, RSS and probe latency. */
+async function measure(proc, p, file, mode = 'udp') {
+  await dnsperf(p, file, { mode, seconds: WARMUP, verbose: false });
+  const t0 = cpuTicks(proc.pid);
+  const w0 = performance.now();
+  const stopProbe = startProber(p);
+  const r = await dnsperf(p, file, { mode, verbose: false });
+  const probe = stopProbe();
+  const cpu = (cpuTicks(proc.pid) - t0) / TICK / ((performance.now() - w0) / 1000);
+  return { ...r, p99: probe.p99, cpu, rss: rssMb(proc.pid) };
+}
+
+// ---------------------------------------------------------------- scenarios
+const scenarios = [
+  {
+    name: 'whoami',
+    needs: ['whoami', 'bind'],
+    async run() {
+      const p = port();
+      const s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    whoami\n}\n`);
+      await waitAnswer(p);
+      try {
+        return await measure(s, p, whoamiQueries);
+      } finally {
+        await stopProcess(s);
+      }
+    },
+  },
+  {
+    name: 'tcp-whoami',
+    needs: ['whoami', 'bind'],
+    async run() {
+      const p = port();
+      const s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    whoami\n}\n`);
+      await waitAnswer(p);
+      try {
+        return await measure(s, p, whoamiQueries, 'tcp');
+      } finally {
+        await stopProcess(s);
+      }
+    },
+  },
+  {
+    name: 'metrics-on',
+    needs: ['whoami', 'bind', 'prometheus', 'errors'],
+    async run() {
+      const p = port();
+      const mp = port();
+      const s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:${mp}\n    errors\n    whoami\n}\n`);
+      await waitAnswer(p);
+      try {
+        return await measure(s, p, whoamiQueries);
+      } finally {
+        await stopProcess(s);
+      }
+    },
+  },
+  {
+    name: 'forward',
+    needs: ['forward', 'bind'],
+    // the upstream (the reference responder) shares CPU 1 with dnsperf in both runs
+    async run() {
+      const up = port();
+      const upstream = startProcess(1, process.execPath, [join(here, 'reference.mjs'), String(up)]);
+      await waitAnswer(up);
+      const p = port();
+      const s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:${up}\n}\n`);
+      try {
+        await waitAnswer(p);
+        const direct = await measure(upstream, up, whoamiQueries);
+        const fwd = await measure(s, p, whoamiQueries);
+        return { ...fwd, baseline: direct.qps, baselineName: 'upstream directly' };
+      } finally {
+        await stopProcess(s);
+        await stopProcess(upstream);
+      }
+    },
+  },
+  {
+    name: 'cache-hit',
+    needs: ['forward', 'cache', 'bind'],
+    async run() {
+      const up = port();
+      const upstream = startProcess(1, process.execPath, [join(here, 'reference.mjs'), String(up)]);
+      await waitAnswer(up);
+      const p = port();
+      const s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    cache 30\n    forward . 127.0.0.1:${up}\n}\n`);
+      try {
+        await waitAnswer(p);
+        return await measure(s, p, whoamiQueries);
+      } finally {
+        await stopProcess(s);
+        await stopProcess(upstream);
+      }
+    },
+  },
+];
+
+async function reference() {
+  const p = port();
+  const s = startProcess(0, process.execPath, [join(here, 'reference.mjs'), String(p)]);
+  await waitAnswer(p);
+  try {
+    return await measure(s, p, whoamiQueries);
+  } finally {
+    await stopProcess(s);
+  }
+}
+
+/** Start-up time and idle memory of the whoami configuration. */
+async function startup() {
+  const times = [];
+  let rss = NaN;
+  for (let i = 0; i < 5; i++) {
+    const p = port();
+    const f = join(tmp, `Corefile-start-${i}`);
+    writeFileSync(f, `.:${p} {\n    bind 127.0.0.1\n    whoami\n}\n`);
+    const t0 = performance.now();
+    const s = startProcess(0, process.execPath, [tsdnsBin, '-conf', f, '-quiet']);
+    await waitAnswer(p);
+    times.push(performance.now() - t0);
+    if (i === 0) {
+      await sleep(1000);
+      rss = rssMb(s.pid);
+    }
+    await stopProcess(s);
+  }
+  times.sort((a, b) => a - b);
+  return { startMs: times[2], rssIdleMb: rss };
+}
+
+// ---------------------------------------------------------------- main
+const selected = scenarios.filter((s) => only.length === 0 || only.includes(s.name));
+const results = new Map(selected.map((s) => [s.name, []]));
+const skipped = [];
+const refs = [];
+console.log(`tsdns benchmarks: ${ROUNDS} rounds × ${DURATION}s, dnsperf -c ${CLIENTS} -q ${OUTSTANDING}${taskset ? ', server on CPU 0, dnsperf on CPU 1' : ''}\n`);
+for (let round = 1; round <= ROUNDS; round++) {
+  const ref = await reference();
+  refs.push(ref);
+  process.stdout.write(`round ${round}: reference ${ref.qps.toFixed(0)} qps`);
+  for (const sc of selected) {
+    const missing = sc.needs.filter((n) => !havePlugin(n));
+    if (missing.length) {
+      if (round === 1) skipped.push(`${sc.name} (needs ${missing.join(', ')})`);
+      continue;
+    }
+    const r = await sc.run();
+    r.ratio = r.qps / (r.baseline ?? ref.qps);
+    results.get(sc.name).push(r);
+    process.stdout.write(`, ${sc.name} ${r.qps.toFixed(0)}`);
+  }
+  process.stdout.write('\n');
+}
+const start = await startup();
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const rows = [['scenario', 'QPS median (min-max)', 'ratio', 'vs', 'avg lat ms', 'probe p99 ms', 'server CPU', 'RSS MB']];
+rows.push([
+  'reference',
+  `${fmt(median(refs.map((r) => r.qps)))} (${fmt(Math.min(...refs.map((r) => r.qps)))}-${fmt(Math.max(...refs.map((r) => r.qps)))})`,
+  '1.00',
+  '',
+  fmt(median(refs.map((r) => r.avg * 1000)), 2),
+  fmt(median(refs.map((r) => r.p99 * 1000)), 2),
+  fmt(median(refs.map((r) => r.cpu * 100))) + '%',
+  fmt(median(refs.map((r) => r.rss)), 1),
+]);
+const summary = { date: new Date().toISOString(), rounds: ROUNDS, duration: DURATION, reference: refs, scenarios: {}, startup: start, skipped };
+for (const [name, rs] of results) {
+  if (rs.length === 0) continue;
+  const qps = rs.map((r) => r.qps);
+  rows.push([
+    name,
+    `${fmt(median(qps))} (${fmt(Math.min(...qps))}-${fmt(Math.max(...qps))})`,
+    fmt(median(rs.map((r) => r.ratio)), 2),
+    rs[0].baselineName ?? 'reference',
+    fmt(median(rs.map((r) => r.avg * 1000)), 2),
+    fmt(median(rs.map((r) => r.p99 * 1000)), 2),
+    fmt(median(rs.map((r) => r.cpu * 100))) + '%',
+    fmt(median(rs.map((r) => r.rss)), 1),
+  ]);
+  summary.scenarios[name] = rs;
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+console.log('');
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+console.log(`\nstart to first answer: ${fmt(start.startMs)} ms (median of 5); RSS idle: ${fmt(start.rssIdleMb, 1)} MB`);
+if (skipped.length) console.log(`not in this build: ${skipped.join('; ')}`);
+mkdirSync(dirname(jsonOut), { recursive: true });
+writeFileSync(jsonOut, JSON.stringify(summary, null, 2));
+console.log(`\nresults: ${jsonOut}`);
