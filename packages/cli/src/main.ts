@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import {
   buildInfo,
   Instance,
+  preloadLogger,
   log,
   VERSION,
   type InspectedBlock,
@@ -161,6 +162,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (!quiet) process.stdout.write(instance.banner() + versionText());
+  // what was left out of the start-up path is loaded now that queries are answered
+  setImmediate(preloadLogger);
   if (pidfile) {
     try {
       writeFileSync(pidfile, `${process.pid}\n`, { mode: 0o644 });

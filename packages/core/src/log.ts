@@ -2,7 +2,8 @@
  * Logging in CoreDNS's text format (`[INFO] plugin/NAME: message`, no
  * timestamps, to standard output) through winston.
  */
-import winston from 'winston';
+import { createRequire } from 'node:module';
+import type winstonModule from 'winston';
 
 const LEVELS = { fatal: 0, error: 1, warning: 2, info: 3, debug: 4 } as const;
 type Level = keyof typeof LEVELS;
@@ -13,23 +14,34 @@ export interface LogSink {
   write(line: string): void;
 }
 
-class StdoutTransport extends winston.transports.Console {
-  override log(info: { [key: symbol]: unknown; message?: unknown }, callback: () => void): void {
-    const line = info[Symbol.for('message')] as string;
-    // like Go's log package: a message that already ends in a newline gets no second one
-    sink.write(line.endsWith('\n') ? line : line + '\n');
-    callback();
-  }
-}
-
 let sink: LogSink = { write: (line) => process.stdout.write(line) };
 
-const base = winston.createLogger({
-  levels: LEVELS,
-  level: 'debug',
-  format: winston.format.printf((info) => `${TAGS[info.level as Level] ?? ''}${String(info.message)}`),
-  transports: [new StdoutTransport()],
-});
+let baseLogger: winstonModule.Logger | undefined;
+
+/**
+ * The winston logger, created on first use: loading winston costs tens of
+ * milliseconds that a server which has not logged anything yet need not pay
+ * before answering its first query.
+ */
+function base(): winstonModule.Logger {
+  if (baseLogger) return baseLogger;
+  const winston = createRequire(import.meta.url)('winston') as typeof winstonModule;
+  class StdoutTransport extends winston.transports.Console {
+    override log(info: { [key: symbol]: unknown; message?: unknown }, callback: () => void): void {
+      const line = info[Symbol.for('message')] as string;
+      // like Go's log package: a message that already ends in a newline gets no second one
+      sink.write(line.endsWith('\n') ? line : line + '\n');
+      callback();
+    }
+  }
+  baseLogger = winston.createLogger({
+    levels: LEVELS,
+    level: 'debug',
+    format: winston.format.printf((info) => `${TAGS[info.level as Level] ?? ''}${String(info.message)}`),
+    transports: [new StdoutTransport()],
+  });
+  return baseLogger;
+}
 
 let debugOn = false;
 
@@ -64,19 +76,19 @@ class PrefixLogger implements Logger {
     this.prefix = prefix;
   }
   info(msg: string): void {
-    base.log('info', this.prefix + msg);
+    base().log('info', this.prefix + msg);
   }
   warning(msg: string): void {
-    base.log('warning', this.prefix + msg);
+    base().log('warning', this.prefix + msg);
   }
   error(msg: string): void {
-    base.log('error', this.prefix + msg);
+    base().log('error', this.prefix + msg);
   }
   debug(msg: string): void {
-    if (debugOn) base.log('debug', this.prefix + msg);
+    if (debugOn) base().log('debug', this.prefix + msg);
   }
   fatal(msg: string): never {
-    base.log('fatal', this.prefix + msg);
+    base().log('fatal', this.prefix + msg);
     process.exit(1);
   }
 }
@@ -87,4 +99,9 @@ export const log: Logger = new PrefixLogger('');
 /** A plugin's logger (`[INFO] plugin/NAME: message`). */
 export function pluginLogger(name: string): Logger {
   return new PrefixLogger(`plugin/${name}: `);
+}
+
+/** Loads the logging backend now (the CLI calls it once the server answers). */
+export function preloadLogger(): void {
+  base();
 }
