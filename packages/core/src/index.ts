@@ -15,6 +15,7 @@ export * from './config.js';
 export * from './controller.js';
 export * from './lifecycle.js';
 export * from './duration.js';
+export * from './httplisten.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';
