@@ -154,9 +154,9 @@ export class Request {
    * must be sent compressed (it was truncated, or it is a large UDP reply).
    */
   scrub(m: Msg): boolean {
-    if (truncateMessage(m, this.size())) return true;
+    const rl = messageLen(m, false);
+    if (truncateMessage(m, this.size(), rl)) return true;
     if (this.w.proto === 'udp') {
-      const rl = messageLen(m, false);
       if (rl > 1480 && this.family() === 1) return true;
       if (rl > 1220 && this.family() === 2) return true;
     }

@@ -59,13 +59,16 @@ class UdpWriter implements ConnWriter {
     this.send(m, false);
   }
   write(wire: Uint8Array): void {
-    this.sock.send(wire, this.rinfo.port, this.rinfo.address, onSendError);
+    // No callback: Node then completes the send without scheduling one, and a
+    // reply that cannot be sent is dropped, as in CoreDNS.
+    try {
+      this.sock.send(wire, this.rinfo.port, this.rinfo.address);
+    } catch {
+      // the socket was closed under an in-flight query
+    }
   }
 }
 
-function onSendError(): void {
-  // a reply that cannot be sent (socket closed, ICMP error) is dropped, as in CoreDNS
-}
 
 class TcpConn {
   readonly sock: net.Socket;

@@ -18,7 +18,11 @@ export const TYPES: Readonly<Record<string, number>> = {
 };
 
 const typeNames: string[] = [];
-for (const [k, v] of Object.entries(TYPES)) typeNames[v] = k;
+const typeCodes = new Map<string, number>();
+for (const [k, v] of Object.entries(TYPES)) {
+  typeNames[v] = k;
+  typeCodes.set(k, v);
+}
 
 /** Mnemonic of a type code (`A`, `SRV`, `TYPE65280`). */
 export function typeToString(t: number): string {
@@ -30,10 +34,10 @@ export function typeToString(t: number): string {
  * dns-packet's (`UNKNOWN_65280`), case-insensitively. Undefined if unknown.
  */
 export function typeCode(s: string): number | undefined {
-  const v = TYPES[s];
+  const v = typeCodes.get(s);
   if (v !== undefined) return v;
   const u = s.toUpperCase();
-  const w = TYPES[u];
+  const w = typeCodes.get(u);
   if (w !== undefined) return w;
   const m = /^TYPE(\d{1,5})$/.exec(u) ?? /^UNKNOWN_(\d{1,5})$/.exec(u);
   if (m) {

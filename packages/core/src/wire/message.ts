@@ -595,9 +595,9 @@ function isCompressible(m: Msg): boolean {
  * as fit compressed (answer, then authority, then additional), sets TC when
  * anything was dropped, re-appends the OPT, and returns true (send compressed).
  */
-export function truncateMessage(m: Msg, size: number): boolean {
+export function truncateMessage(m: Msg, size: number, uncompressedLen: number = messageLen(m, false)): boolean {
   if (size < 512) size = 512;
-  if (messageLen(m, false) <= size) return false;
+  if (uncompressedLen <= size) return false;
   let opt: OptRecord | undefined;
   for (let i = m.additionals.length - 1; i >= 0; i--) {
     const r = m.additionals[i]!;
@@ -689,20 +689,7 @@ class Packer {
     }
     if (!isFqdn(s)) throw new WireError(`dns: domain must be fully qualified: ${s}`);
     const comp = this.comp;
-    if (comp === null && s.indexOf('\\') === -1) {
-      // fast path: plain name, no compression map
-      const n = s.length;
-      let begin = 0;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) === 0x2e) {
-          const label = s.slice(begin, i);
-          this.label(label, begin === 0 && i === 0);
-          begin = i + 1;
-        }
-      }
-      this.u8(0);
-      return;
-    }
+    if (comp === null && this.plainName(s)) return;
     const labels = nameToLabels(s);
     const starts = labelStarts(s);
     for (let i = 0; i < labels.length; i++) {
@@ -726,13 +713,36 @@ class Packer {
     this.u8(0);
   }
 
-  private label(label: string, leadingDot: boolean): void {
-    if (label.length === 0 || leadingDot) throw new WireError('dns: bad rdata');
-    this.ensure(label.length * 3 + 1);
-    const n = this.buf.write(label, this.off + 1, 'utf8');
-    if (n > 63) throw new WireError('dns: bad rdata');
-    this.buf[this.off] = n;
-    this.off += n + 1;
+  /**
+   * Fast path without a compression map: writes a name made only of ASCII
+   * characters other than backslash byte by byte. Returns false (having
+   * written nothing) when the name needs the general path.
+   */
+  private plainName(s: string): boolean {
+    const n = s.length;
+    this.ensure(n + 1);
+    const buf = this.buf;
+    const start = this.off;
+    let lenAt = start;
+    let o = start + 1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x2e) {
+        const l = o - lenAt - 1;
+        if (l === 0 || l > 63) throw new WireError('dns: bad rdata');
+        buf[lenAt] = l;
+        lenAt = o;
+        o++;
+      } else if (c > 0x7f || c === 0x5c) {
+        return false;
+      } else {
+        buf[o++] = c;
+      }
+    }
+    // the final dot set lenAt to the root label's position
+    buf[lenAt] = 0;
+    this.off = lenAt + 1;
+    return true;
   }
 
   text(x: string | Uint8Array, enc: 'utf8' | 'latin1' = 'utf8'): void {
@@ -833,13 +843,9 @@ function encodeRdata(p: Packer, t: number, r: RR): void {
     case 1: {
       if (d === '') return;
       const s = d as string;
-      if (!isIPv4(s)) {
-        const v4 = mappedV4(s);
-        if (v4 === undefined) throw new WireError(`dns: bad A address ${s}`);
-        writeV4(p, v4);
-        return;
-      }
-      writeV4(p, s);
+      if (writeV4(p, s)) return;
+      const v4 = mappedV4(s);
+      if (v4 === undefined || !writeV4(p, v4)) throw new WireError(`dns: bad A address ${s}`);
       return;
     }
     case 28: {
@@ -909,10 +915,33 @@ function encodeRdata(p: Packer, t: number, r: RR): void {
   }
 }
 
-function writeV4(p: Packer, s: string): void {
-  const parts = s.split('.');
+/** Writes a dotted-quad address; false when `s` is not one. */
+function writeV4(p: Packer, s: string): boolean {
   p.ensure(4);
-  for (const x of parts) p.buf[p.off++] = Number(x);
+  const buf = p.buf;
+  let o = p.off;
+  let v = -1;
+  let dots = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && v === 0) return false; // no leading zeros
+      v = v < 0 ? c - 48 : v * 10 + (c - 48);
+      if (v > 255 || ++digits > 3) return false;
+    } else if (c === 46 && v >= 0 && dots < 3) {
+      buf[o++] = v;
+      v = -1;
+      digits = 0;
+      dots++;
+    } else {
+      return false;
+    }
+  }
+  if (dots !== 3 || v < 0) return false;
+  buf[o++] = v;
+  p.off = o;
+  return true;
 }
 
 function mappedV4(s: string): string | undefined {
