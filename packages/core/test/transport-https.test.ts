@@ -384,6 +384,8 @@ test('DoH: connections over max_connections wait until one closes', async () => 
 });
 
 test('DoH: the listener stops gracefully (in-flight request answered, then connection refused)', async () => {
+  let started!: () => void;
+  const inFlight = new Promise<void>((res) => (started = res));
   const slowAsync: PluginDefinition = {
     name: 'answer',
     setup(c) {
@@ -391,6 +393,7 @@ test('DoH: the listener stops gracefully (in-flight request answered, then conne
       c.addPlugin(() => ({
         name: 'answer',
         async ServeDNS(_ctx, w, r) {
+          started();
           await new Promise((res) => setTimeout(res, 200));
           w.writeMsg(newReply(r));
           return 0;
@@ -400,7 +403,7 @@ test('DoH: the listener stops gracefully (in-flight request answered, then conne
   };
   const { inst, port } = await dohInstance({ lines: [['answer']], extra: [slowAsync] });
   const pending = h2Request(port, `/dns-query?dns=${b64(query('example.org.', 'A', 0))}`);
-  await new Promise((r) => setTimeout(r, 80));
+  await inFlight; // the query reached the plugin: it is in flight
   await inst.stopListeners(2000);
   const r = await pending;
   assert.equal(r.status, 200);
