@@ -16,6 +16,7 @@ export * from './controller.js';
 export * from './lifecycle.js';
 export * from './duration.js';
 export * from './httplisten.js';
+export * from './response.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';

@@ -7,7 +7,7 @@
  */
 import { ConfigError, fqdn, type Controller, type PluginDefinition } from '@tsdns/core';
 import { Logger, type LogRule } from './log.js';
-import { ResponseClass, responseClassFromString } from './response.js';
+import { ResponseClass, responseClassFromString } from '@tsdns/core';
 
 export { Logger, type LogRule, type LoggerOptions } from './log.js';
 export { Replacer, parseFormat, formatFlags, formatDurationSeconds, EMPTY_VALUE } from './replacer.js';
@@ -23,8 +23,8 @@ export {
   responseTypeName,
   responseClassName,
   responseClassFromString,
-} from './response.js';
-export type { ResponseFacts, WireSummary } from './response.js';
+} from '@tsdns/core';
+export type { ResponseFacts, WireSummary } from '@tsdns/core';
 
 /** The Common Log Format (the default). */
 export const COMMON_LOG_FORMAT =

@@ -30,7 +30,7 @@ import {
   typifyFacts,
   type ResponseFacts,
   type ResponseType,
-} from './response.js';
+} from '@tsdns/core';
 
 /** One `log` rule: a name scope, the response classes to log and a format. */
 export interface LogRule {

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeMessage, newOpt, newRcodeReply, newReply, setRcode, type DnsRecord, type Msg, type RR } from '@tsdns/core';
 import {
+  encodeMessage,
+  newOpt,
+  newRcodeReply,
+  newReply,
+  setRcode,
+  type DnsRecord,
+  type Msg,
+  type RR,
   classify,
   factsOfMsg,
   ResponseClass,
@@ -13,7 +20,19 @@ import {
   summarizeWire,
   typifyFacts,
 } from '../src/index.js';
-import { query } from './helpers.js';
+
+/** A query like miekg's SetQuestion (RD set), id 29008 unless given. */
+function query(name: string, type = 'A', opts: { id?: number; qclass?: string; flags?: number } = {}): Msg {
+  return {
+    id: opts.id ?? 29008,
+    type: 'query',
+    flags: opts.flags ?? 0x0100,
+    questions: [{ name, type, class: opts.qclass ?? 'IN' }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+}
 
 const NOW = 1_700_000_000;
 

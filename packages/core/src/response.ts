@@ -2,16 +2,9 @@
  * Response classification as CoreDNS's `plugin/pkg/response` (Typify and
  * Classify), for a reply given as a message or as wire bytes.
  */
-import {
-  DNSSEC_OK,
-  getOpt,
-  isOpt,
-  opcodeOf,
-  rcodeOf,
-  typeCode,
-  type DnsRecord,
-  type Msg,
-} from '@tsdns/core';
+import { DNSSEC_OK, typeCode } from './wire/constants.js';
+import { isOpt, type DnsRecord, type Msg } from './wire/message.js';
+import { getOpt, opcodeOf, rcodeOf } from './msg.js';
 
 /** The type of a response (CoreDNS's `response.Type`). */
 export const ResponseType = {
