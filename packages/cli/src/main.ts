@@ -8,6 +8,7 @@ import {
   buildInfo,
   Instance,
   preloadLogger,
+  setProcessReloader,
   log,
   VERSION,
   type InspectedBlock,
@@ -240,22 +241,27 @@ function installSignals(state: SignalState): void {
     // ignored, as in CoreDNS
   });
 
+  // one reload at a time, whoever asks (SIGUSR1 or the reload plugin)
+  const reload = (source?: Loaded): Promise<void> => {
+    const run = reloading.then(async () => {
+      const loaded = source ?? state.read();
+      const next = await state.current().restart(async () => state.build(loaded));
+      state.swap(next);
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
+  setProcessReloader({ read: state.read, reload });
+
   process.on('SIGUSR1', () => {
     log.info('SIGUSR1: Reloading');
-    reloading = reloading.then(async () => {
-      let loaded: Loaded;
-      try {
-        loaded = state.read();
-      } catch (e) {
-        log.error(`SIGUSR1: loading updated Caddyfile: loading Caddyfile via flag: ${(e as Error).message}`);
-        return;
-      }
-      try {
-        const next = await state.current().restart(async () => state.build(loaded));
-        state.swap(next);
-      } catch (e) {
-        log.error(`SIGUSR1: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+    let loaded: Loaded;
+    try {
+      loaded = state.read();
+    } catch (e) {
+      log.error(`SIGUSR1: loading updated Caddyfile: loading Caddyfile via flag: ${(e as Error).message}`);
+      return;
+    }
+    reload(loaded).catch((e: unknown) => log.error(`SIGUSR1: ${e instanceof Error ? e.message : String(e)}`));
   });
 }

@@ -17,6 +17,7 @@ export * from './lifecycle.js';
 export * from './duration.js';
 export * from './httplisten.js';
 export * from './response.js';
+export * from './reload.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';
