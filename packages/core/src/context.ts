@@ -4,6 +4,7 @@
  * narrowed copy with `withSignal`.
  */
 import type { BlockConfig } from './config.js';
+import type { Server } from './server.js';
 
 const neverAborted: AbortSignal = new AbortController().signal;
 
@@ -23,6 +24,10 @@ export class Context {
   readonly config: BlockConfig | undefined;
   /** performance.now() when the server received the query. */
   readonly received: number;
+  /** The server that routed the query (plugins resolve through it with `lookupSelf`). */
+  dnsServer: Server | undefined = undefined;
+  /** How many `lookupSelf` calls this query is nested in. */
+  selfLookups = 0;
   private values: Map<unknown, unknown> | undefined;
   private meta: Map<string, MetadataFunc> | undefined;
 

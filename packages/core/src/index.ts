@@ -18,6 +18,7 @@ export * from './duration.js';
 export * from './httplisten.js';
 export * from './response.js';
 export * from './reload.js';
+export * from './upstream.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';

@@ -130,8 +130,12 @@ export class Server {
     return this.serveMsg(r, w, received);
   }
 
-  /** Serves an already decoded query (DoH and tests enter here). */
-  serveMsg(r: Msg, w: ConnWriter, received: number = performance.now()): Promise<void> | undefined {
+  /**
+   * Serves an already decoded query (DoH, self-lookups and tests enter here).
+   * `selfLookups` and `signal` carry over from a query that resolves through
+   * the server itself.
+   */
+  serveMsg(r: Msg, w: ConnWriter, received: number = performance.now(), selfLookups = 0, signal?: AbortSignal): Promise<void> | undefined {
     if (r.questions.length === 0) {
       this.errorAndMetrics(w, r, RCODE.SERVFAIL, received);
       return;
@@ -170,7 +174,7 @@ export class Server {
             this.errorAndMetrics(sw, r, RCODE.REFUSED, received);
             return;
           }
-          const ctx = new Context(this.addr, zc.addr.zone, b, received);
+          const ctx = this.context(zc.addr.zone, b, received, selfLookups, signal);
           if (b.filters.length > 0 && !passFilters(b, ctx, state)) continue;
           if (b.viewName) ctx.view = b.viewName;
           if (!isDS) return this.runChain(zc, ctx, sw, r);
@@ -182,7 +186,7 @@ export class Server {
       off = next;
     }
     if (ds !== undefined) {
-      const ctx = new Context(this.addr, ds.addr.zone, ds.block, received);
+      const ctx = this.context(ds.addr.zone, ds.block, received, selfLookups, signal);
       if (ds.block.viewName) ctx.view = ds.block.viewName;
       return this.runChain(ds, ctx, sw, r);
     }
@@ -191,13 +195,20 @@ export class Server {
       for (const zc of root) {
         const b = zc.block;
         if (b.chain === undefined) continue;
-        const ctx = new Context(this.addr, '.', b, received);
+        const ctx = this.context('.', b, received, selfLookups, signal);
         if (b.filters.length > 0 && !passFilters(b, ctx, state)) continue;
         if (b.viewName) ctx.view = b.viewName;
         return this.runChain(zc, ctx, sw, r);
       }
     }
     this.errorAndMetrics(sw, r, RCODE.REFUSED, received);
+  }
+
+  private context(zone: string, b: BlockConfig, received: number, selfLookups: number, signal: AbortSignal | undefined): Context {
+    const ctx = new Context(this.addr, zone, b, received, signal);
+    ctx.dnsServer = this;
+    ctx.selfLookups = selfLookups;
+    return ctx;
   }
 
   private runChain(zc: ZoneConfig, ctx: Context, w: ResponseWriter, r: Msg): Promise<void> | undefined {

@@ -256,3 +256,43 @@ test('large UDP replies are compressed; TCP replies of the same size are not', (
   assert.equal(small.sent[0]!.msg.flags & 0x0200, 0x0200, 'no EDNS: truncated to 512');
   assert.ok(small.sent[0]!.wire.length <= 512);
 });
+
+test('lookupSelf resolves through the same server, with a bound on nesting', async () => {
+  const { lookupSelf, Request: Req, MAX_SELF_LOOKUPS } = await import('../src/index.js');
+  let depthSeen = 0;
+  const resolver: Handler = {
+    name: 'resolver',
+    async ServeDNS(ctx, w, r) {
+      const q = r.questions[0]!;
+      const m = newReply(r);
+      if (q.name === 'target.example.') {
+        m.answers.push({ name: q.name, type: 'A', class: 'IN', ttl: 5, data: '192.0.2.53' });
+      } else if (q.name === 'loop.example.') {
+        depthSeen = Math.max(depthSeen, ctx.selfLookups);
+        const inner = await lookupSelf(ctx, new Req(r, w), 'loop.example.', 'A');
+        if (inner) m.answers.push(...inner.answers);
+      } else {
+        const inner = await lookupSelf(ctx, new Req(r, w), 'target.example.', 'A');
+        m.answers.push({ name: q.name, type: 'CNAME', class: 'IN', ttl: 5, data: 'target.example.' }, ...(inner?.answers ?? []));
+      }
+      w.writeMsg(m);
+      return 0;
+    },
+  };
+  const s = serverOf(block(0, ['example.'], resolver));
+  const c = new FakeConn();
+  await s.serve(q('alias.example.'), c);
+  const ans = c.sent[0]!.msg.answers as unknown as { type: string; data: string }[];
+  assert.deepEqual(
+    ans.map((a) => [a.type, a.data]),
+    [
+      ['CNAME', 'target.example.'],
+      ['A', '192.0.2.53'],
+    ],
+  );
+  assert.equal(c.sent.length, 1, 'the inner lookup wrote nothing to the client');
+  const l = new FakeConn();
+  await s.serve(q('loop.example.'), l);
+  assert.equal(depthSeen, MAX_SELF_LOOKUPS);
+  assert.equal(l.sent.length, 1);
+});

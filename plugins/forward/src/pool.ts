@@ -1,0 +1,237 @@
+/**
+ * The connection cache of one upstream (CoreDNS's proxy.Transport): idle UDP
+ * sockets and TCP/TLS connections kept per protocol, handed out oldest first
+ * (source port diversity), closed when idle longer than `expire` or older
+ * than `max_age`, swept every 10 s, capped by `max_idle_conns`. A dial that
+ * finds nothing to reuse opens a new connection with an adaptive timeout.
+ */
+import { ERR_TRANSPORT_STOPPED, UpstreamError } from './errors.js';
+import { StreamConn, UdpConn, type TlsSettings } from './conn.js';
+import { connCacheHitsCount, connCacheMissesCount, type CounterChild } from './metrics.js';
+
+/** Idle connections are swept at this interval (CoreDNS's defaultExpire ticker). */
+export const SWEEP_INTERVAL_MS = 10_000;
+export const DEFAULT_EXPIRE_MS = 10_000;
+const MIN_DIAL_TIMEOUT_MS = 1_000;
+const MAX_DIAL_TIMEOUT_MS = 30_000;
+const AVG_WEIGHT = 4;
+
+/** A FIFO of idle connections (take from the front, return to the back). */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(x: T): void {
+    this.items.push(x);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const x = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return x;
+  }
+
+  /** Keeps the items for which `keep` is true, in order; returns the others. */
+  filter(keep: (x: T) => boolean): T[] {
+    const out: T[] = [];
+    const kept: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const x = this.items[i]!;
+      if (keep(x)) kept.push(x);
+      else out.push(x);
+    }
+    this.items = kept;
+    this.head = 0;
+    return out;
+  }
+
+  drain(): T[] {
+    return this.filter(() => false);
+  }
+}
+
+export type DialProto = 'udp' | 'tcp';
+
+export interface Dialed<C> {
+  conn: C;
+  cached: boolean;
+}
+
+export interface PoolOptions {
+  /** Upstream address (`127.0.0.1:53`): metric label and error texts. */
+  addr: string;
+  host: string;
+  port: number;
+  /** Proxy name for metrics (`forward`). */
+  proxyName: string;
+  /** Set for tls:// upstreams: every dial is TCP+TLS. */
+  tls?: TlsSettings | undefined;
+  localAddress?: string | undefined;
+}
+
+export class ConnPool {
+  readonly addr: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsSettings | undefined;
+  localAddress: string | undefined;
+  /** Idle connections older (since last use) than this are closed (ms). */
+  expire = DEFAULT_EXPIRE_MS;
+  /** Connections older than this are closed (ms); 0 = no limit. */
+  maxAge = 0;
+  /** Idle connections kept per protocol; 0 = unlimited. */
+  maxIdleConns = 0;
+
+  private readonly udp = new Fifo<UdpConn>();
+  private readonly stream = new Fifo<StreamConn>();
+  private avgDialTime = MAX_DIAL_TIMEOUT_MS / 2;
+  private stopped = false;
+  private sweeper: NodeJS.Timeout | undefined;
+  private tlsSession: Buffer | undefined;
+  private readonly hit: Record<'udp' | 'tcp' | 'tcp-tls', CounterChild | undefined> = { udp: undefined, tcp: undefined, 'tcp-tls': undefined };
+  private readonly miss: Record<'udp' | 'tcp' | 'tcp-tls', CounterChild | undefined> = { udp: undefined, tcp: undefined, 'tcp-tls': undefined };
+  private readonly proxyName: string;
+  private readonly onDialDone = (ms: number): void => {
+    this.avgDialTime += (ms - this.avgDialTime) / AVG_WEIGHT;
+  };
+  private readonly onSession = (s: Buffer): void => {
+    this.tlsSession = s;
+  };
+
+  constructor(o: PoolOptions) {
+    this.addr = o.addr;
+    this.host = o.host;
+    this.port = o.port;
+    this.proxyName = o.proxyName;
+    this.tls = o.tls;
+    this.localAddress = o.localAddress;
+  }
+
+  /** Current dial timeout: twice the moving average of dial times, within [1 s, 30 s]. */
+  dialTimeout(): number {
+    const rt = this.avgDialTime;
+    if (rt < MIN_DIAL_TIMEOUT_MS) return MIN_DIAL_TIMEOUT_MS;
+    if (rt < MAX_DIAL_TIMEOUT_MS / 2) return 2 * rt;
+    return MAX_DIAL_TIMEOUT_MS;
+  }
+
+  private count(which: 'hit' | 'miss', proto: 'udp' | 'tcp' | 'tcp-tls'): void {
+    const tbl = which === 'hit' ? this.hit : this.miss;
+    let c = tbl[proto];
+    if (c === undefined) {
+      c = (which === 'hit' ? connCacheHitsCount : connCacheMissesCount).child(this.proxyName, this.addr, proto);
+      tbl[proto] = c;
+    }
+    c.value++;
+  }
+
+  private fresh(c: { used: number; created: number; dead: boolean }, now: number): boolean {
+    if (c.dead) return false;
+    if (now - c.used > this.expire) return false;
+    if (this.maxAge > 0 && c.created < now - this.maxAge) return false;
+    return true;
+  }
+
+  /** An idle UDP socket, or a new one (asynchronous). */
+  dialUdp(): Dialed<UdpConn> | Promise<Dialed<UdpConn>> {
+    if (this.stopped) throw new UpstreamError(ERR_TRANSPORT_STOPPED, 'stopped');
+    const now = performance.now();
+    for (let c = this.udp.shift(); c !== undefined; c = this.udp.shift()) {
+      if (!this.fresh(c, now)) {
+        c.close();
+        continue;
+      }
+      this.count('hit', 'udp');
+      return { conn: c, cached: true };
+    }
+    this.count('miss', 'udp');
+    const start = performance.now();
+    return UdpConn.open(this.host, this.port, this.addr, this.localAddress).then(
+      (conn) => {
+        this.onDialDone(performance.now() - start);
+        return { conn, cached: false };
+      },
+      (e: unknown) => {
+        this.onDialDone(performance.now() - start);
+        throw e;
+      },
+    );
+  }
+
+  /** An idle TCP (TLS for tls:// upstreams) connection, or a new one. */
+  dialStream(): Dialed<StreamConn> {
+    if (this.stopped) throw new UpstreamError(ERR_TRANSPORT_STOPPED, 'stopped');
+    const proto = this.tls !== undefined ? 'tcp-tls' : 'tcp';
+    const now = performance.now();
+    for (let c = this.stream.shift(); c !== undefined; c = this.stream.shift()) {
+      if (!this.fresh(c, now)) {
+        c.close();
+        continue;
+      }
+      c.cached = true;
+      this.count('hit', proto);
+      return { conn: c, cached: true };
+    }
+    this.count('miss', proto);
+    const c = StreamConn.dial(this.host, this.port, this.addr, this.localAddress, this.tls, this.dialTimeout(), this.onDialDone, this.tlsSession);
+    if (this.tls !== undefined) c.sock.on('session', this.onSession);
+    return { conn: c, cached: false };
+  }
+
+  /** Returns a connection after a successful exchange. */
+  yield(c: UdpConn | StreamConn): void {
+    if (c.dead) return;
+    if (this.stopped) {
+      c.close();
+      return;
+    }
+    c.used = performance.now();
+    const q: Fifo<UdpConn | StreamConn> = c instanceof UdpConn ? this.udp : this.stream;
+    if (this.maxIdleConns > 0 && q.length >= this.maxIdleConns) {
+      c.close();
+      return;
+    }
+    q.push(c);
+  }
+
+  /** Idle connections per protocol (for tests and debugging). */
+  idle(): { udp: number; tcp: number } {
+    return { udp: this.udp.length, tcp: this.stream.length };
+  }
+
+  /** Closes stale idle connections (all of them with `all`). */
+  cleanup(all: boolean): void {
+    const now = performance.now();
+    for (const q of [this.udp, this.stream] as Fifo<UdpConn | StreamConn>[]) {
+      const stale = all ? q.drain() : q.filter((c) => !c.dead && now - c.used < this.expire && !(this.maxAge > 0 && c.created < now - this.maxAge));
+      for (const c of stale) c.close();
+    }
+  }
+
+  /** Starts the periodic sweep (an unref'd timer). */
+  start(): void {
+    if (this.sweeper !== undefined || this.stopped) return;
+    this.sweeper = setInterval(() => this.cleanup(false), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Stops the sweep and closes every idle connection; later dials fail. */
+  stop(): void {
+    this.stopped = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    this.cleanup(true);
+  }
+}
