@@ -64,7 +64,7 @@ export class HealthChecker {
       await this.send(p, signal);
     } catch {
       if (signal?.aborted) return false;
-      (this.failures ??= healthcheckFailureCount.child(p.proxyName, p.addr)).inc();
+      (this.failures ??= healthcheckFailureCount.labels(p.proxyName, p.addr)).inc();
       if (p.fails < 0xffffffff) p.fails++;
       return false;
     }

@@ -131,7 +131,7 @@ export class ConnPool {
     const tbl = which === 'hit' ? this.hit : this.miss;
     let c = tbl[proto];
     if (c === undefined) {
-      c = (which === 'hit' ? connCacheHitsCount : connCacheMissesCount).child(this.proxyName, this.addr, proto);
+      c = (which === 'hit' ? connCacheHitsCount : connCacheMissesCount).labels(this.proxyName, this.addr, proto);
       tbl[proto] = c;
     }
     c.value++;

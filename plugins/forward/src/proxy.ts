@@ -199,7 +199,7 @@ export class Proxy {
     const rc = rcodeOf(m);
     let h = rc < 4096 ? this.durations[rc] : undefined;
     if (h === undefined) {
-      h = requestDuration.child(this.proxyName, this.addr, rcodeName(rc) ?? String(rc));
+      h = requestDuration.labels(this.proxyName, this.addr, rcodeName(rc) ?? String(rc));
       if (rc < 4096) this.durations[rc] = h;
     }
     h.observe((performance.now() - start) / 1000);
