@@ -11,6 +11,9 @@
 export { makeQuery, makeOpt, packQuery, randomId, type QueryOptions, type EdnsOptions } from './query.js';
 export {
   TestWriter,
+  MemoryWriter,
+  errorOf,
+  steppingClock,
   WrittenMessage,
   parseAddress,
   serveHandler,
@@ -32,10 +35,16 @@ export {
 } from './client.js';
 export { startUpstream, type Upstream, type UpstreamHandler, type UpstreamRequest } from './upstream.js';
 export { freePort, isPortFree } from './ports.js';
+export { httpGet, httpRefused, type HttpResult } from './http.js';
 export {
   serveCorefile,
+  corefileInput,
+  buildCorefile,
+  setupError,
+  captureLog,
   captureLogs,
   type ServeCorefileOptions,
+  type CorefileInputOptions,
   type TestServer,
   type TestQueryOptions,
   type BoundAddress,

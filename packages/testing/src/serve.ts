@@ -7,6 +7,7 @@ import {
   PluginRegistry,
   setLogSink,
   type Controller,
+  type InstanceOptions,
   type PluginDefinition,
   type Msg,
 } from '@tsdns/core';
@@ -78,30 +79,50 @@ function toRegistry(p: PluginDefinition[] | PluginRegistry | undefined): PluginR
   return PluginRegistry.of(p ?? []);
 }
 
+export type CorefileInputOptions = ServeCorefileOptions;
+
 /**
- * Parses a Corefile, sets up its plugins, starts the servers in this process
- * and returns handles to query and stop them. Use `:0` (or no port, with the
- * default `defaultPort: '0'`) to get a random port.
+ * Parses a Corefile into what `Instance.build` and `Instance.restart` take:
+ * the inspected blocks and a registry of the given plugins (plus, with
+ * `loopback`, a hidden directive that binds every block to 127.0.0.1).
  */
-export async function serveCorefile(corefile: string, opts: ServeCorefileOptions = {}): Promise<TestServer> {
+export function corefileInput(corefile: string, opts: CorefileInputOptions = {}): InstanceOptions {
   const base = toRegistry(opts.plugins);
   const loopback = opts.loopback ?? true;
   const filename = opts.filename ?? 'Corefile';
-  const validDirectives = new Set(base.names());
-  const blocks = parseCorefile(corefile, { filename, validDirectives });
+  const blocks = parseCorefile(corefile, { filename, validDirectives: new Set(base.names()) });
   const inspected = inspectServerBlocks(blocks, { defaultPort: opts.defaultPort ?? '0' });
   let registry = base;
   if (loopback) {
-    const names = base.names();
     registry = new PluginRegistry([
       { name: LOOPBACK_DIRECTIVE, source: '@tsdns/testing', load: () => loopbackPlugin },
-      ...names.map((n) => ({ name: n, source: n, load: () => base.get(n) })),
+      ...base.names().map((n) => ({ name: n, source: n, load: () => base.get(n) })),
     ]);
     for (const b of inspected) {
       const line = b.block.keyTokens[0]?.line ?? 1;
       b.block.tokens.set(LOOPBACK_DIRECTIVE, [{ text: LOOPBACK_DIRECTIVE, file: filename, line }]);
     }
   }
+  return { filename, blocks: inspected, registry };
+}
+
+/** Parses a Corefile and runs every plugin's setup, without listening. */
+export function buildCorefile(corefile: string, opts: CorefileInputOptions = {}): Promise<Instance> {
+  return Instance.build(corefileInput(corefile, opts));
+}
+
+/** The message of the error a Corefile's setup fails with; throws if it builds. */
+export async function setupError(corefile: string, opts: CorefileInputOptions = {}): Promise<string> {
+  try {
+    await buildCorefile(corefile, opts);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  throw new Error('expected the Corefile to fail setup, but it built');
+}
+
+export async function serveCorefile(corefile: string, opts: ServeCorefileOptions = {}): Promise<TestServer> {
+  const { filename, blocks: inspected, registry } = corefileInput(corefile, opts);
   const instance = await Instance.build({ filename, blocks: inspected, registry });
   await instance.start();
   let closed = false;
@@ -165,4 +186,15 @@ export function captureLogs(opts: { echo?: boolean } = {}): CapturedLogs {
       prev = undefined;
     },
   };
+}
+
+/** Captures log lines (without trailing newlines) while `fn` runs. */
+export async function captureLog<T>(fn: () => T | Promise<T>): Promise<{ lines: string[]; result: T }> {
+  const cap = captureLogs();
+  try {
+    const result = await fn();
+    return { lines: cap.lines, result };
+  } finally {
+    cap.restore();
+  }
 }

@@ -172,3 +172,46 @@ export async function serveHandler(h: Handler, query: Msg, opts: ServeHandlerOpt
   if (asServer && !clientWrite(rcode)) w.writeMsg(newRcodeReply(query, rcode));
   return { rcode, error, writer, reply: writer.msg };
 }
+
+/**
+ * A writer that keeps what handlers write, as they wrote it: messages as
+ * objects (not re-encoded) and raw writes as bytes. For unit tests that look
+ * at exactly what a handler produced, before any server scrub.
+ */
+export class MemoryWriter implements ResponseWriter {
+  readonly msgs: Msg[] = [];
+  readonly wires: Uint8Array[] = [];
+  readonly remote: Address;
+  readonly local: Address;
+  readonly transport: TransportName;
+  readonly proto: 'udp' | 'tcp';
+
+  constructor(opts: { remote?: Address; local?: Address; transport?: TransportName } = {}) {
+    this.remote = opts.remote ?? { address: '10.240.0.1', port: 40212, family: 4 };
+    this.local = opts.local ?? { address: '127.0.0.1', port: 53, family: 4 };
+    this.transport = opts.transport ?? 'udp';
+    this.proto = this.transport === 'udp' ? 'udp' : 'tcp';
+  }
+  writeMsg(m: Msg): void {
+    this.msgs.push(m);
+  }
+  write(wire: Uint8Array): void {
+    this.wires.push(wire);
+  }
+}
+
+/** The message of the error `fn` throws or rejects with; throws if it does not fail. */
+export async function errorOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  throw new Error('expected an error');
+}
+
+/** A clock returning the given values in turn, then repeating the last one. */
+export function steppingClock(...values: number[]): () => number {
+  let i = 0;
+  return () => values[Math.min(i++, values.length - 1)]!;
+}

@@ -1,77 +1,16 @@
-import {
-  Instance,
-  PluginRegistry,
-  RECURSION_DESIRED,
-  setLogSink,
-  type Address,
-  type Msg,
-  type PluginDefinition,
-  type ResponseWriter,
-  type TransportName,
-} from '@tsdns/core';
-import { inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
+import { makeQuery, buildCorefile } from '@tsdns/testing';
+import type { Instance, Msg, PluginDefinition } from '@tsdns/core';
 
-/** A writer that keeps what was written. */
-export class FakeWriter implements ResponseWriter {
-  readonly msgs: Msg[] = [];
-  readonly wires: Uint8Array[] = [];
-  readonly remote: Address;
-  readonly local: Address;
-  readonly transport: TransportName;
-  readonly proto: 'udp' | 'tcp';
+export { MemoryWriter as FakeWriter, errorOf, captureLog, steppingClock } from '@tsdns/testing';
 
-  constructor(opts: { remote?: Address; local?: Address; transport?: TransportName } = {}) {
-    this.remote = opts.remote ?? { address: '10.240.0.1', port: 40212, family: 4 };
-    this.local = opts.local ?? { address: '127.0.0.1', port: 53, family: 4 };
-    this.transport = opts.transport ?? 'udp';
-    this.proto = this.transport === 'udp' ? 'udp' : 'tcp';
-  }
-  writeMsg(m: Msg): void {
-    this.msgs.push(m);
-  }
-  write(wire: Uint8Array): void {
-    this.wires.push(wire);
-  }
-}
-
-/** A query like miekg's SetQuestion (RD set), id 29008 unless given. */
+/** A query like miekg's SetQuestion (RD set), id 29008 unless given; `flags` replaces the header flags. */
 export function query(name: string, type = 'A', opts: { id?: number; qclass?: string; flags?: number } = {}): Msg {
-  return {
-    id: opts.id ?? 29008,
-    type: 'query',
-    flags: opts.flags ?? RECURSION_DESIRED,
-    questions: [{ name, type, class: opts.qclass ?? 'IN' }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
+  const q = makeQuery(name, type, { id: opts.id ?? 29008, ...(opts.qclass ? { class: opts.qclass } : {}) });
+  if (opts.flags !== undefined) q.flags = opts.flags;
+  return q;
 }
 
 /** Builds (without starting) an instance from Corefile text. */
 export function build(text: string, plugins: PluginDefinition[]): Promise<Instance> {
-  const validDirectives = new Set(plugins.map((p) => p.name));
-  const blocks = inspectServerBlocks(parseCorefile(text, { filename: 'Corefile', validDirectives }), { defaultPort: '0' });
-  return Instance.build({ filename: 'Corefile', blocks, registry: PluginRegistry.of(plugins) });
-}
-
-/** The message of the error `fn` rejects with. */
-export async function errorOf(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  throw new Error('expected an error');
-}
-
-/** Captures log lines (without the trailing newline) while `fn` runs. */
-export async function captureLog<T>(fn: () => T | Promise<T>): Promise<{ lines: string[]; result: T }> {
-  const lines: string[] = [];
-  const prev = setLogSink({ write: (l) => lines.push(l.replace(/\n$/, '')) });
-  try {
-    const result = await fn();
-    return { lines, result };
-  } finally {
-    setLogSink(prev);
-  }
+  return buildCorefile(text, { plugins, loopback: false });
 }

@@ -2,52 +2,16 @@
  * Test helpers: HTTP scraping, a validating parser of the Prometheus text
  * format, Corefile -> reload input, and small fake plugins.
  */
-import http from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { corefileInput } from '@tsdns/testing';
 import {
-  PluginRegistry,
   newReply,
   type Controller,
   type Handler,
   type InstanceOptions,
   type PluginDefinition,
 } from '@tsdns/core';
-import { inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
 
-export interface HttpResult {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP request to `http://HOSTPORT/PATH` (gzip bodies are decoded). */
-export function get(hostport: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const i = hostport.lastIndexOf(':');
-    const host = hostport.slice(0, i).replace(/^\[|\]$/g, '');
-    const req = http.request({ host, port: Number(hostport.slice(i + 1)), path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let buf = Buffer.concat(chunks);
-        if (res.headers['content-encoding'] === 'gzip') buf = gunzipSync(buf);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf.toString('utf8') });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('HTTP timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Resolves true when nothing accepts TCP connections on `hostport`. */
-export function refused(hostport: string): Promise<boolean> {
-  return get(hostport, '/').then(
-    () => false,
-    (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
-  );
-}
+export { httpGet as get, httpRefused as refused, type HttpResult } from '@tsdns/testing';
 
 export interface Sample {
   name: string;
@@ -215,25 +179,12 @@ export function samples(text: string, name: string, labels: Record<string, strin
   return out;
 }
 
-const LOOP = '__test_loopback';
-const loopback: PluginDefinition = {
-  name: LOOP,
-  setup(c: Controller): void {
-    c.config.listenHosts = ['127.0.0.1'];
-  },
-};
-
 /**
  * What `Instance.restart` needs for a Corefile text, listening on 127.0.0.1
  * as `serveCorefile` does.
  */
 export function reloadInput(text: string, plugins: PluginDefinition[]): () => Promise<InstanceOptions> {
-  return () => {
-    const all = [loopback, ...plugins];
-    const blocks = inspectServerBlocks(parseCorefile(text, { filename: 'Corefile', validDirectives: new Set(all.map((p) => p.name)) }), { defaultPort: '0' });
-    for (const b of blocks) b.block.tokens.set(LOOP, [{ text: LOOP, file: 'Corefile', line: b.block.keyTokens[0]?.line ?? 1 }]);
-    return Promise.resolve({ filename: 'Corefile', blocks, registry: PluginRegistry.of(all) });
-  };
+  return () => Promise.resolve(corefileInput(text, { plugins }));
 }
 
 /** A directive adding one handler made by `make(next)`. */
