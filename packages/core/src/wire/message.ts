@@ -11,7 +11,7 @@
  * not model keep their RDATA as raw bytes on decode and are encoded with
  * dns-packet when given as objects.
  */
-import dnsPacket from 'dns-packet';
+import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import {
   classCode,
@@ -989,9 +989,16 @@ interface RecordCodec {
   encode(data: unknown, buf?: Buffer, offset?: number): Buffer;
 }
 
+let dnsPacketModule: { record(type: string): RecordCodec } | undefined;
+
+/** dns-packet, loaded the first time a record type the codec does not model is encoded. */
+function dnsPacket(): { record(type: string): RecordCodec } {
+  return (dnsPacketModule ??= createRequire(import.meta.url)('dns-packet') as { record(type: string): RecordCodec });
+}
+
 /** RDATA of a type the codec does not model, encoded by dns-packet. */
 function foreignRdata(r: RR): Uint8Array {
-  const codec = (dnsPacket as unknown as { record(type: string): RecordCodec }).record(r.type);
+  const codec = dnsPacket().record(r.type);
   const enc = codec.encode(r.data);
   // dns-packet writes RDLENGTH first; strip it
   return enc.subarray(2);
