@@ -148,21 +148,50 @@ export async function main(argv: string[]): Promise<void> {
 
   buildInfo.labels(VERSION, `tsdns-${TSDNS_VERSION}`, `node${process.versions.node}`).set(1);
 
-  let instance: Instance;
+  let instance: Instance | undefined;
+  let running: Loaded | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  const read = (): Loaded => loadCorefile(conf, port);
+  // one reload at a time, whoever asks (SIGUSR1 or the reload plugin)
+  const reload = (source?: Loaded): Promise<void> => {
+    const run = reloading.then(async () => {
+      if (!instance) throw new Error('not started');
+      const loaded = source ?? read();
+      // the configuration being started is built from `loaded` (its start-up hooks may ask)
+      const previous = running;
+      running = loaded;
+      try {
+        instance = await instance.restart(async () => buildInput(loaded, registry, port));
+      } catch (e) {
+        running = previous;
+        throw e;
+      }
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
+  // installed before the first start, so that plugins can use it from their start-up hooks
+  setProcessReloader({ read, current: () => running ?? read(), reload });
+
   try {
     let loaded: Loaded;
     try {
-      loaded = loadCorefile(conf, port);
+      loaded = read();
     } catch (e) {
       throw new Error(`loading Caddyfile via flag: ${(e as Error).message}`);
     }
-    instance = await Instance.build(buildInput(loaded, registry, port));
-    await instance.start();
+    running = loaded;
+    const first = await Instance.build(buildInput(loaded, registry, port));
+    instance = first;
+    // zone lines, then the start-up hooks (the reload plugin logs its hash), then the version: CoreDNS's order
+    await first.start(undefined, () => {
+      if (!quiet) process.stdout.write(first.banner());
+    });
   } catch (e) {
     fatal(e instanceof Error ? e.message : String(e));
   }
 
-  if (!quiet) process.stdout.write(instance.banner() + versionText());
+  if (!quiet) process.stdout.write(versionText());
   // what was left out of the start-up path is loaded now that queries are answered
   setImmediate(preloadLogger);
   if (pidfile) {
@@ -173,20 +202,14 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 
-  installSignals({
-    current: () => instance,
-    swap: (i) => (instance = i),
-    read: () => loadCorefile(conf, port),
-    build: (loaded) => buildInput(loaded, registry, port),
-    pidfile,
-  });
+  const started = instance;
+  installSignals({ current: () => instance ?? started, read, reload, pidfile });
 }
 
 interface SignalState {
   current(): Instance;
-  swap(i: Instance): void;
   read(): Loaded;
-  build(loaded: Loaded): InstanceOptions;
+  reload(source: Loaded): Promise<void>;
   pidfile: string | undefined;
 }
 
@@ -208,7 +231,6 @@ async function shutdownCallbacks(state: SignalState, signame: string): Promise<n
 
 function installSignals(state: SignalState): void {
   let sigints = 0;
-  let reloading: Promise<void> = Promise.resolve();
 
   process.on('SIGINT', () => {
     if (sigints++ > 0) {
@@ -241,18 +263,6 @@ function installSignals(state: SignalState): void {
     // ignored, as in CoreDNS
   });
 
-  // one reload at a time, whoever asks (SIGUSR1 or the reload plugin)
-  const reload = (source?: Loaded): Promise<void> => {
-    const run = reloading.then(async () => {
-      const loaded = source ?? state.read();
-      const next = await state.current().restart(async () => state.build(loaded));
-      state.swap(next);
-    });
-    reloading = run.catch(() => undefined);
-    return run;
-  };
-  setProcessReloader({ read: state.read, reload });
-
   process.on('SIGUSR1', () => {
     log.info('SIGUSR1: Reloading');
     let loaded: Loaded;
@@ -262,6 +272,6 @@ function installSignals(state: SignalState): void {
       log.error(`SIGUSR1: loading updated Caddyfile: loading Caddyfile via flag: ${(e as Error).message}`);
       return;
     }
-    reload(loaded).catch((e: unknown) => log.error(`SIGUSR1: ${e instanceof Error ? e.message : String(e)}`));
+    state.reload(loaded).catch((e: unknown) => log.error(`SIGUSR1: ${e instanceof Error ? e.message : String(e)}`));
   });
 }

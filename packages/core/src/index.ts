@@ -19,6 +19,7 @@ export * from './httplisten.js';
 export * from './response.js';
 export * from './reload.js';
 export * from './upstream.js';
+export * from './ip.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';

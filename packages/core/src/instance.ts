@@ -132,9 +132,9 @@ export class Instance {
 
   /**
    * Starts: startup hooks, then listeners (taking over `previous`'s listeners
-   * with the same address), then startup-complete hooks.
+   * with the same address), then `listening()`, then startup-complete hooks.
    */
-  async start(previous?: Instance): Promise<void> {
+  async start(previous?: Instance, listening?: () => void): Promise<void> {
     let debug = false;
     for (const s of this.servers) if (s.debug) debug = true;
     setDebug(debug);
@@ -161,6 +161,8 @@ export class Instance {
     }
     // swap the servers behind reused listeners only once everything is ready
     for (const s of this.servers) this.listeners.get(s.addr)!.server = s;
+    // (the executable prints its zone banner here, before the start-up-complete hooks, as CoreDNS does)
+    listening?.();
     await this.lifecycle.run('startupComplete');
   }
 

@@ -13,6 +13,8 @@ export interface CorefileSource {
 export interface ProcessReloader {
   /** Reads the Corefile the way it was read at start (-conf file, ./Corefile or the default). */
   read(): CorefileSource;
+  /** The Corefile the running configuration (or the one being started by a reload) was built from. */
+  current(): CorefileSource;
   /**
    * Restarts with the given Corefile (or a fresh read), taking over the
    * listening sockets. Resolves once the new configuration serves; rejects
