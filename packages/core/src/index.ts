@@ -23,6 +23,7 @@ export * from './ip.js';
 export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';
+export * from './wirepatch.js';
 export { DnsListener, listenStream, listenError, type Listener } from './transport/dns.js';
 export { toAddress, joinHostPort } from './transport/addr.js';
 import './transport/tls.js';

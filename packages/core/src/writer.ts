@@ -18,8 +18,12 @@ export interface Address {
 export interface ResponseWriter {
   /** Encodes and sends a message (after the server's EDNS/truncation scrub). */
   writeMsg(m: Msg): void;
-  /** Sends a message already in wire format, as is. */
-  write(wire: Uint8Array): void;
+  /**
+   * Sends a message already in wire format, as is. `len`, when given, is the
+   * length the reply had before the server's scrub added the OPT echo (what
+   * recorders count, as CoreDNS's do for `writeMsg`).
+   */
+  write(wire: Uint8Array, len?: number): void;
   /** The client. */
   readonly remote: Address;
   /** The server address the query arrived on. */
@@ -39,8 +43,8 @@ export class WrappedWriter implements ResponseWriter {
   writeMsg(m: Msg): void {
     this.inner.writeMsg(m);
   }
-  write(wire: Uint8Array): void {
-    this.inner.write(wire);
+  write(wire: Uint8Array, len?: number): void {
+    this.inner.write(wire, len);
   }
   get remote(): Address {
     return this.inner.remote;
@@ -84,12 +88,12 @@ export class Recorder extends WrappedWriter {
     this.inner.writeMsg(m);
   }
 
-  override write(wire: Uint8Array): void {
+  override write(wire: Uint8Array, len?: number): void {
     this.wrote = true;
-    this.len += wire.length;
+    this.len += len ?? wire.length;
     if (wire.length >= 4) this.rcode = wire[3]! & 0xf;
     this.wire = wire;
     this.msg = undefined;
-    this.inner.write(wire);
+    this.inner.write(wire, len);
   }
 }

@@ -51,21 +51,21 @@ export class LoadBalanceWriter extends WrappedWriter {
    * are decoded, reordered and written as a message. Bytes that are not an
    * eligible, decodable reply pass through unchanged.
    */
-  override write(wire: Uint8Array): void {
+  override write(wire: Uint8Array, len?: number): void {
     // header rcode nibble not NOERROR: nothing to do, and no decoding needed
     if (wire.length < 12 || (wire[3]! & 0xf) !== 0) {
-      this.inner.write(wire);
+      this.inner.write(wire, len);
       return;
     }
     let m: Msg;
     try {
       m = decodeMessage(wire);
     } catch {
-      this.inner.write(wire);
+      this.inner.write(wire, len);
       return;
     }
     if (!eligible(m)) {
-      this.inner.write(wire);
+      this.inner.write(wire, len);
       return;
     }
     this.inner.writeMsg(this.shuffle(m));

@@ -6,6 +6,7 @@ import {
   DNSSEC_OK,
   PluginError,
   WrappedWriter,
+  WIRE_TRANSPARENT,
   clientWrite,
   getOpt,
   isPromise,
@@ -25,6 +26,8 @@ import {
  * summed uncompressed length of the messages (before the server's scrub).
  */
 export class MetricsRecorder extends WrappedWriter {
+  /** Passes raw replies on unchanged: the cache may answer hits as bytes through it. */
+  readonly [WIRE_TRANSPARENT] = true;
   wrote = false;
   rcode = 0;
   len = 0;
@@ -36,11 +39,11 @@ export class MetricsRecorder extends WrappedWriter {
     this.inner.writeMsg(m);
   }
 
-  override write(wire: Uint8Array): void {
+  override write(wire: Uint8Array, len?: number): void {
     if (wire.length >= 4) this.rcode = wire[3]! & 0xf;
-    this.len += wire.length;
+    this.len += len ?? wire.length;
     this.wrote = true;
-    this.inner.write(wire);
+    this.inner.write(wire, len);
   }
 }
 
