@@ -35,7 +35,7 @@ if (selected.length === 0) {
   console.error('no test files found: run the build first (pnpm install runs it)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], {
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...selected], {
   cwd: root,
   stdio: 'inherit',
 });

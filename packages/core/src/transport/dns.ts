@@ -279,8 +279,26 @@ export class DnsListener implements Listener {
   }
 
   async listen(): Promise<void> {
-    await this.listenTcp();
-    await this.listenUdp();
+    if (this.port !== 0) {
+      await this.listenTcp();
+      await this.listenUdp();
+      return;
+    }
+    // Port 0: the kernel picks the TCP port and UDP takes the same number. That
+    // number can be in use for UDP (a client's ephemeral port): then try another.
+    for (let attempt = 1; ; attempt++) {
+      this.port = 0;
+      await this.listenTcp();
+      try {
+        await this.listenUdp();
+        return;
+      } catch (e) {
+        const tcp = this.tcp!;
+        this.tcp = undefined;
+        await new Promise<void>((r) => tcp.close(() => r()));
+        if (attempt >= 20 || !/address already in use/.test((e as Error).message)) throw e;
+      }
+    }
   }
 
   /** The stream server behind listenTcp (DoT wraps its connections in TLS first). */

@@ -1,0 +1,144 @@
+/**
+ * The zone's names in DNSSEC canonical order (CoreDNS plugin/file/tree):
+ * one element per owner name holding its RRsets. Built once per zone load;
+ * lookups are a hash lookup, ordered walks a binary search.
+ */
+import { isSubDomain, typeCode, type RR } from '@tsdns/core';
+import { compareTreeLabels, treeLabels } from './names.js';
+
+export class Elem {
+  /** Owner name as first inserted. */
+  readonly name: string;
+  readonly labels: readonly string[];
+  private readonly m = new Map<number, RR[]>();
+
+  constructor(name: string, labels: readonly string[]) {
+    this.name = name;
+    this.labels = labels;
+  }
+
+  /** The RRs of a type (undefined when there are none). */
+  type(qtype: number): readonly RR[] | undefined {
+    return this.m.get(qtype);
+  }
+
+  /** Copies of the RRs of a type with the owner set to `qname` (wildcard synthesis). */
+  typeForWildcard(qtype: number, qname: string): RR[] | undefined {
+    const rrs = this.m.get(qtype);
+    if (rrs === undefined) return undefined;
+    return rrs.map((r) => ({ ...r, name: qname }));
+  }
+
+  /** Every RR, grouped by type. */
+  all(): RR[] {
+    const out: RR[] = [];
+    for (const rrs of this.m.values()) out.push(...rrs);
+    return out;
+  }
+
+  types(): number[] {
+    return [...this.m.keys()];
+  }
+
+  insert(rr: RR, t: number): void {
+    const rrs = this.m.get(t);
+    if (rrs) rrs.push(rr);
+    else this.m.set(t, [rr]);
+  }
+}
+
+function keyOf(labels: readonly string[]): string {
+  return labels.join('\u0100');
+}
+
+export class Tree {
+  private readonly byKey = new Map<string, Elem>();
+  private sorted: Elem[] = [];
+  private dirty = false;
+
+  get count(): number {
+    return this.byKey.size;
+  }
+
+  insert(rr: RR): void {
+    const labels = treeLabels(rr.name);
+    const key = keyOf(labels);
+    let e = this.byKey.get(key);
+    if (!e) {
+      e = new Elem(rr.name, labels);
+      this.byKey.set(key, e);
+      this.sorted.push(e);
+      this.dirty = true;
+    }
+    e.insert(rr, typeCode(rr.type) ?? 0);
+  }
+
+  /** The element of a name (case-insensitive), or undefined. */
+  search(name: string): Elem | undefined {
+    return this.byKey.get(keyOf(treeLabels(name)));
+  }
+
+  private order(): Elem[] {
+    if (this.dirty) {
+      this.sorted.sort((a, b) => compareTreeLabels(a.labels, b.labels));
+      this.dirty = false;
+    }
+    return this.sorted;
+  }
+
+  /** The smallest element equal to or greater than `name`. */
+  next(name: string): Elem | undefined {
+    const s = this.order();
+    const k = treeLabels(name);
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareTreeLabels(s[mid]!.labels, k) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return s[lo];
+  }
+
+  /** The greatest element equal to or less than `name`. */
+  prev(name: string): Elem | undefined {
+    const s = this.order();
+    const k = treeLabels(name);
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareTreeLabels(s[mid]!.labels, k) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? s[lo - 1] : undefined;
+  }
+
+  /** Elements in canonical order. */
+  elems(): readonly Elem[] {
+    return this.order();
+  }
+
+  /** True when the tree has a name strictly below `name` (CoreDNS hasDescendant). */
+  hasDescendant(name: string): boolean {
+    const x = this.next(name);
+    return x !== undefined && compareTreeLabels(x.labels, treeLabels(name)) !== 0 && isSubDomain(name, x.name);
+  }
+
+  /** A and AAAA records for the in-bailiwick targets of NS records (tree.Glue). */
+  glue(nsrrs: readonly RR[]): RR[] {
+    const out: RR[] = [];
+    for (const rr of nsrrs) {
+      if (rr.type !== 'NS') continue;
+      const target = rr.data as string;
+      if (!isSubDomain(rr.name, target)) continue;
+      const e = this.search(target);
+      if (!e) continue;
+      const a = e.type(1);
+      if (a) out.push(...a);
+      const aaaa = e.type(28);
+      if (aaaa) out.push(...aaaa);
+    }
+    return out;
+  }
+}
