@@ -62,6 +62,7 @@ function queryFile(name, lines) {
   return f;
 }
 const whoamiQueries = queryFile('whoami', Array.from({ length: 1000 }, (_, i) => `host-${i}.bench.example. A`));
+const gatherQueries = queryFile('gathersrv', ['_demo._tcp.demo-service.default.svc.distributed.local. SRV', 'a-demo-service-0.default.svc.distributed.local. A']);
 
 /** Sends a UDP query until answered; resolves with the time it took. */
 async function waitAnswer(p, timeoutMs = 10000) {
@@ -279,6 +280,30 @@ const scenarios = [
       } finally {
         await stopProcess(s);
         await stopProcess(upstream);
+      }
+    },
+  },
+  {
+    name: 'gathersrv',
+    needs: ['gathersrv', 'forward', 'file', 'bind'],
+    // the two clusters (file plugin, examples/gathersrv zones) share CPU 1 with dnsperf
+    async run() {
+      const cp = port();
+      const zones = join(root, 'examples', 'gathersrv');
+      const clusters = await startTsdns(
+        `cluster-a.local.:${cp} cluster-b.local.:${cp} {\n    bind 127.0.0.1\n    file ${zones}/cluster-a.local.db cluster-a.local.\n    file ${zones}/cluster-b.local.db cluster-b.local.\n}\n`,
+        1,
+      );
+      const p = port();
+      const s = await startTsdns(
+        `distributed.local.:${p} {\n    bind 127.0.0.1\n    cancel\n    gathersrv distributed.local. {\n        cluster-a.local. a-\n        cluster-b.local. b-\n    }\n    forward cluster-a.local. 127.0.0.1:${cp}\n    forward cluster-b.local. 127.0.0.1:${cp}\n}\n`,
+      );
+      try {
+        await sleep(500);
+        return await measure(s, p, gatherQueries);
+      } finally {
+        await stopProcess(s);
+        await stopProcess(clusters);
       }
     },
   },
