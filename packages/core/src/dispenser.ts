@@ -28,38 +28,16 @@ export class Dispenser {
 
   /** Advances only if the next token is on the same line (same file). */
   nextArg(): boolean {
-    if (this.cursor < 0) {
-      this.cursor++;
-      return true;
-    }
-    if (this.cursor >= this.tokens.length) return false;
-    if (this.cursor < this.tokens.length - 1) {
-      const cur = this.tokens[this.cursor]!;
-      const nxt = this.tokens[this.cursor + 1]!;
-      if (cur.file === nxt.file && cur.line + lineBreaks(cur.text) === nxt.line) {
-        this.cursor++;
-        return true;
-      }
-    }
-    return false;
+    if (!argFollows(this.tokens, this.cursor)) return false;
+    this.cursor++;
+    return true;
   }
 
   /** Advances only if the next token starts a new line. */
   nextLine(): boolean {
-    if (this.cursor < 0) {
-      this.cursor++;
-      return true;
-    }
-    if (this.cursor >= this.tokens.length) return false;
-    if (this.cursor < this.tokens.length - 1) {
-      const cur = this.tokens[this.cursor]!;
-      const nxt = this.tokens[this.cursor + 1]!;
-      if (cur.file !== nxt.file || cur.line + lineBreaks(cur.text) < nxt.line) {
-        this.cursor++;
-        return true;
-      }
-    }
-    return false;
+    const ok = this.cursor < 0 || (this.cursor < this.tokens.length - 1 && startsLine(this.tokens, this.cursor + 1));
+    if (ok) this.cursor++;
+    return ok;
   }
 
   /**
@@ -140,11 +118,7 @@ export class Dispenser {
 
   /** True when the current token is the first on its line. */
   isNewLine(): boolean {
-    if (this.cursor < 1) return true;
-    if (this.cursor > this.tokens.length - 1) return false;
-    const prev = this.tokens[this.cursor - 1]!;
-    const cur = this.tokens[this.cursor]!;
-    return prev.file !== cur.file || prev.line + lineBreaks(prev.text) < cur.line;
+    return startsLine(this.tokens, this.cursor);
   }
 
   /** `Wrong argument count or unexpected line ending after 'X'`. */
@@ -172,6 +146,31 @@ export class Dispenser {
   errf(msg: string): ConfigError {
     return this.err(msg);
   }
+}
+
+/** Where a token stands: its text (which may span lines), file and first line. */
+type TokenPos = Pick<Token, 'text' | 'file' | 'line'>;
+
+/**
+ * caddyfile's `NextArg` test, shared with the Corefile parser: whether the
+ * cursor may move on from `cursor` to an argument - before the first token
+ * always, otherwise to a next token on the line where the current one ends.
+ */
+export function argFollows(tokens: readonly TokenPos[], cursor: number): boolean {
+  if (cursor < 0) return true;
+  if (cursor >= tokens.length - 1) return false;
+  const cur = tokens[cursor]!;
+  const nxt = tokens[cursor + 1]!;
+  return cur.file === nxt.file && cur.line + lineBreaks(cur.text) === nxt.line;
+}
+
+/** caddyfile's `isNewLine`: the token at `cursor` is the first on its line (true before the first token). */
+export function startsLine(tokens: readonly TokenPos[], cursor: number): boolean {
+  if (cursor < 1) return true;
+  if (cursor > tokens.length - 1) return false;
+  const prev = tokens[cursor - 1]!;
+  const cur = tokens[cursor]!;
+  return prev.file !== cur.file || prev.line + lineBreaks(prev.text) < cur.line;
 }
 
 function lineBreaks(text: string): number {

@@ -159,24 +159,35 @@ export interface IPNet {
 }
 
 /**
+ * The parts of a `net.ParseCIDR` argument `ADDRESS/BITS`: the address (16
+ * bytes, not masked), the prefix length (0 to 32 for IPv4, 128 for IPv6) and
+ * whether the address is written as IPv4 (netip's `Is4()`: a dotted quad, not
+ * IPv4-mapped IPv6); undefined when `s` is not a valid CIDR. Zones are rejected.
+ */
+export function parseGoCIDRParts(s: string): { ip: Uint8Array; bits: number; is4: boolean } | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = s.slice(0, slash);
+  const ip = parseGoIP(addr);
+  if (!ip) return undefined;
+  const is4 = !addr.includes(':');
+  const bits = s.slice(slash + 1);
+  // Go's dtoi: decimal digits only
+  if (!/^[0-9]+$/.test(bits)) return undefined;
+  const n = Number(bits);
+  if (n > (is4 ? 32 : 128)) return undefined;
+  return { ip, bits: n, is4 };
+}
+
+/**
  * Go's `net.ParseCIDR`: `ADDRESS/BITS` with BITS from 0 to 32 (IPv4) or 128
  * (IPv6). Throws Go's error text `invalid CIDR address: S`.
  */
 export function parseGoCIDR(s: string): IPNet {
-  const bad = (): Error => new Error(`invalid CIDR address: ${s}`);
-  const slash = s.indexOf('/');
-  if (slash < 0) throw bad();
-  const addr = s.slice(0, slash);
-  const bits = s.slice(slash + 1);
-  const ip = parseGoIP(addr);
-  if (!ip) throw bad();
-  // netip's Is4(): written as a dotted quad, not as IPv4-mapped IPv6
-  const is4 = !addr.includes(':');
-  if (!/^[0-9]+$/.test(bits)) throw bad();
-  const n = Number(bits);
-  const max = is4 ? 32 : 128;
-  if (n > max) throw bad();
-  const ones = is4 ? 96 + n : n;
+  const parts = parseGoCIDRParts(s);
+  if (!parts) throw new Error(`invalid CIDR address: ${s}`);
+  const { ip, bits, is4 } = parts;
+  const ones = is4 ? 96 + bits : bits;
   const mask = new Uint8Array(16);
   for (let i = 0; i < 16; i++) {
     const b = Math.max(0, Math.min(8, ones - i * 8));

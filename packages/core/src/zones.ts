@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Transport } from './corefile-types.js';
+import { parseGoCIDRParts } from './ip.js';
 
 // ---------------------------------------------------------------------------
 // miekg/dns name helpers
@@ -43,10 +44,6 @@ export function fqdn(s: string): string {
   return isFqdn(s) ? s : s + '.';
 }
 
-function isDigitByte(b: number | undefined): boolean {
-  return b !== undefined && b >= 0x30 && b <= 0x39;
-}
-
 /**
  * dns.IsDomainName: the very lenient miekg check. Only label lengths (< 64
  * bytes), the total length (<= 255 bytes in wire form), empty labels and a
@@ -58,20 +55,32 @@ export function isDomainName(s: string): boolean {
 
 /** Like {@link isDomainName}, returning the label count (undefined when invalid). */
 export function domainNameLabels(s: string): number | undefined {
-  const lenmsg = 256;
   if (s.length === 0) return undefined;
-  const b = Buffer.from(fqdn(s), 'utf8');
+  return byteNameLabels(Buffer.from(fqdn(s), 'utf8').toString('latin1'));
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * The label-counting loop of dns.IsDomainName on a name that is already fully
+ * qualified, given as a byte string (one character per byte, as zone files
+ * are read, or UTF-8 bytes decoded as latin1); undefined when it is invalid.
+ */
+export function byteNameLabels(b: string): number | undefined {
+  const lenmsg = 256;
   let labels = 0;
   let off = 0;
   let begin = 0;
   let wasDot = false;
   let escape = false;
   for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
+    const c = b.charCodeAt(i);
     if (c === 0x5c /* \ */) {
       escape = !escape;
       if (off + 1 > lenmsg) return undefined;
-      if (isDigitByte(b[i + 1]) && isDigitByte(b[i + 2]) && isDigitByte(b[i + 3])) {
+      if (isDigitCode(b.charCodeAt(i + 1)) && isDigitCode(b.charCodeAt(i + 2)) && isDigitCode(b.charCodeAt(i + 3))) {
         i += 3;
         begin += 3;
       } else {
@@ -332,130 +341,12 @@ interface GoCidr {
   prefix: number;
 }
 
-function parseIPv4Fields(s: string, out: Uint8Array, at: number): boolean {
-  let val = 0;
-  let pos = 0;
-  let digits = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && val === 0) return false; // leading zero
-      val = val * 10 + (c - 0x30);
-      digits++;
-      if (val > 255) return false;
-    } else if (c === 0x2e) {
-      if (i === 0 || i === s.length - 1 || s[i - 1] === '.') return false;
-      if (pos === 3) return false;
-      out[at + pos] = val;
-      pos++;
-      val = 0;
-      digits = 0;
-    } else {
-      return false;
-    }
-  }
-  if (pos < 3) return false;
-  out[at + 3] = val;
-  return true;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  return -1;
-}
-
-/** netip.ParseAddr for IPv6 without a zone; undefined when invalid. */
-function parseIPv6(input: string): Uint8Array | undefined {
-  let s = input;
-  const ip = new Uint8Array(16);
-  let ellipsis = -1;
-  if (s.length >= 2 && s[0] === ':' && s[1] === ':') {
-    ellipsis = 0;
-    s = s.slice(2);
-    if (s.length === 0) return ip;
-  }
-  let i = 0;
-  while (i < 16) {
-    let off = 0;
-    let acc = 0;
-    for (; off < s.length; off++) {
-      const h = hexValue(s.charCodeAt(off));
-      if (h < 0) break;
-      acc = acc * 16 + h;
-      if (off > 3) return undefined; // more than 4 hex digits
-      if (acc > 0xffff) return undefined;
-    }
-    if (off === 0) return undefined;
-    if (off < s.length && s[off] === '.') {
-      if (ellipsis < 0 && i !== 12) return undefined;
-      if (i + 4 > 16) return undefined;
-      if (!parseIPv4Fields(s, ip, i)) return undefined;
-      s = '';
-      i += 4;
-      break;
-    }
-    ip[i] = acc >> 8;
-    ip[i + 1] = acc & 0xff;
-    i += 2;
-    s = s.slice(off);
-    if (s.length === 0) break;
-    if (s[0] !== ':') return undefined;
-    if (s.length === 1) return undefined;
-    s = s.slice(1);
-    if (s[0] === ':') {
-      if (ellipsis >= 0) return undefined; // multiple ::
-      ellipsis = i;
-      s = s.slice(1);
-      if (s.length === 0) break;
-    }
-  }
-  if (s.length !== 0) return undefined;
-  if (i < 16) {
-    if (ellipsis < 0) return undefined;
-    const n = 16 - i;
-    for (let j = i - 1; j >= ellipsis; j--) ip[j + n] = ip[j]!;
-    ip.fill(0, ellipsis, ellipsis + n);
-  } else if (ellipsis >= 0) {
-    return undefined; // :: must stand for at least one group
-  }
-  return ip;
-}
-
-/** netip.ParseAddr (zones rejected, as net.ParseCIDR does). */
-function parseGoAddr(s: string): Uint8Array | undefined {
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '.') {
-      const ip = new Uint8Array(4);
-      return parseIPv4Fields(s, ip, 0) ? ip : undefined;
-    }
-    if (c === ':') {
-      if (s.includes('%')) return undefined; // zone (or empty zone): not a CIDR address
-      return parseIPv6(s);
-    }
-    if (c === '%') return undefined;
-  }
-  return undefined;
-}
-
 /** net.ParseCIDR: the masked network and prefix length, undefined when invalid. */
 function parseGoCidr(s: string): GoCidr | undefined {
-  const slash = s.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseGoAddr(s.slice(0, slash));
-  if (!ip) return undefined;
-  const mask = s.slice(slash + 1);
-  // Go's dtoi: decimal digits only, giving up once the value reaches 0xFFFFFF.
-  if (!/^[0-9]+$/.test(mask)) return undefined;
-  let prefix = 0;
-  for (let i = 0; i < mask.length; i++) {
-    prefix = prefix * 10 + (mask.charCodeAt(i) - 0x30);
-    if (prefix >= 0xffffff) return undefined;
-  }
-  if (prefix > ip.length * 8) return undefined;
-  return { network: maskBytes(ip, prefix), prefix };
+  const parts = parseGoCIDRParts(s);
+  if (!parts) return undefined;
+  const ip = parts.is4 ? parts.ip.subarray(12) : parts.ip;
+  return { network: maskBytes(ip, parts.bits), prefix: parts.bits };
 }
 
 function maskBytes(ip: Uint8Array, prefix: number): Uint8Array {

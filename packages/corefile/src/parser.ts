@@ -3,7 +3,7 @@
  * server blocks, directives, env substitution, snippets and `import`.
  */
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { ConfigError, type ServerBlock, type Token } from '@tsdns/core';
+import { argFollows, ConfigError, startsLine, type ServerBlock, type Token } from '@tsdns/core';
 import { envLookup, EnvExpansionError, replaceEnvVars, type EnvLookup } from './env.js';
 import { BadPatternError, goAbs, goDir, goGlob, goIsAbs, goJoin, goPathError } from './gopath.js';
 import { decodeUtf8AsGo, lexTokens, type LexedToken } from './lexer.js';
@@ -35,12 +35,6 @@ interface PToken {
   text: string;
   file: string;
   line: number;
-}
-
-function countNewlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
 }
 
 interface BlockBuilder {
@@ -93,28 +87,13 @@ class Parser {
   }
 
   private nextArg(): boolean {
-    if (this.cursor < 0) {
-      this.cursor++;
-      return true;
-    }
-    if (this.cursor >= this.tokens.length) return false;
-    if (this.cursor < this.tokens.length - 1) {
-      const cur = this.tokens[this.cursor]!;
-      const nxt = this.tokens[this.cursor + 1]!;
-      if (cur.file === nxt.file && cur.line + countNewlines(cur.text) === nxt.line) {
-        this.cursor++;
-        return true;
-      }
-    }
-    return false;
+    if (!argFollows(this.tokens, this.cursor)) return false;
+    this.cursor++;
+    return true;
   }
 
   private isNewLine(): boolean {
-    if (this.cursor < 1) return true;
-    if (this.cursor > this.tokens.length - 1) return false;
-    const prev = this.tokens[this.cursor - 1]!;
-    const cur = this.tokens[this.cursor]!;
-    return prev.file !== cur.file || prev.line + countNewlines(prev.text) < cur.line;
+    return startsLine(this.tokens, this.cursor);
   }
 
   private current(): PToken | undefined {

@@ -152,11 +152,53 @@ export async function serveCorefile(corefile: string, opts: ServeCorefileOptions
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await instance.stopListeners(0);
-      await instance.lifecycle.runAll('shutdown');
-      await instance.lifecycle.runAll('finalShutdown');
+      await stopInstance(instance);
     },
   };
+}
+
+/** Stops an instance as `TestServer.close` does: listeners closed, then the shutdown and final-shutdown hooks. */
+export async function stopInstance(instance: Instance): Promise<void> {
+  await instance.stopListeners(0);
+  await instance.lifecycle.runAll('shutdown');
+  await instance.lifecycle.runAll('finalShutdown');
+}
+
+/**
+ * The message of the error a Corefile fails with when served (setup or
+ * startup, listen errors included); '' when it serves (it is closed again).
+ */
+export async function serveError(corefile: string, opts: ServeCorefileOptions = {}): Promise<string> {
+  try {
+    const s = await serveCorefile(corefile, opts);
+    await s.close();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '';
+}
+
+/**
+ * Runs `parse` as the setup of the directive `name` in every block of a
+ * Corefile that uses it (the Corefile is served, then closed) and returns
+ * what it gave, in order: a plugin's option parsing without its handler.
+ */
+export async function parseEach<T>(name: string, parse: (c: Controller) => T, corefile: string, opts: Omit<ServeCorefileOptions, 'plugins'> = {}): Promise<T[]> {
+  const got: T[] = [];
+  const probe: PluginDefinition = {
+    name,
+    setup(c: Controller): void {
+      got.push(parse(c));
+    },
+  };
+  const s = await serveCorefile(corefile, { ...opts, plugins: [probe] });
+  await s.close();
+  return got;
+}
+
+/** What `Instance.restart` takes for a Corefile text, listening on 127.0.0.1 as `serveCorefile` does. */
+export function reloadInput(corefile: string, plugins: PluginDefinition[]): () => Promise<InstanceOptions> {
+  return () => Promise.resolve(corefileInput(corefile, { plugins }));
 }
 
 export interface CapturedLogs {

@@ -4,9 +4,8 @@
  * µs per query through Server.serve with an in-memory connection writer:
  * a cache hit (wire path and message path) next to a whoami answer.
  */
-import { encodeMessage, Instance, newReply, PluginRegistry, type ConnWriter, type Msg, type PluginDefinition, type Address } from '@tsdns/core';
-import { inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
-import { packQuery } from '@tsdns/testing';
+import { encodeMessage, newReply, type ConnWriter, type Msg, type PluginDefinition, type Address, type Instance } from '@tsdns/core';
+import { buildCorefile, packQuery } from '@tsdns/testing';
 import whoami from '@tsdns/plugin-whoami';
 import cachePlugin, { Cache } from '../src/index.js';
 
@@ -61,10 +60,8 @@ const fixedBytes: PluginDefinition = {
   },
 };
 
-async function server(corefile: string): Promise<Instance> {
-  const plugins = [cachePlugin, whoami, fakeUpstream, fixedBytes];
-  const blocks = parseCorefile(corefile, { filename: 'Corefile', validDirectives: new Set(plugins.map((p) => p.name)) });
-  return Instance.build({ filename: 'Corefile', blocks: inspectServerBlocks(blocks, { defaultPort: '53' }), registry: PluginRegistry.of(plugins) });
+function server(corefile: string): Promise<Instance> {
+  return buildCorefile(corefile, { plugins: [cachePlugin, whoami, fakeUpstream, fixedBytes], defaultPort: '53', loopback: false });
 }
 
 const best = new Map<string, number>();

@@ -4,9 +4,7 @@
  * reading.
  */
 import {
-  Instance,
   newReply,
-  PluginRegistry,
   registry,
   setRcode,
   type DnsRecord,
@@ -16,33 +14,29 @@ import {
   type PluginDefinition,
   type RR,
 } from '@tsdns/core';
-import { inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
-import { serveCorefile, startUpstream, type TestServer, type Upstream, type UpstreamHandler } from '@tsdns/testing';
+import { buildCorefile, serveCorefile, setupError as corefileSetupError, type CorefileInputOptions, type TestServer } from '@tsdns/testing';
 import forwardPlugin from '@tsdns/plugin-forward';
 import whoami from '@tsdns/plugin-whoami';
 import cachePlugin, { Cache } from '../src/index.js';
 
+export { startUpstream as upstream } from '@tsdns/testing';
+
 export const plugins: PluginDefinition[] = [cachePlugin, forwardPlugin, whoami];
+
+/** Setup only (no listeners), keys without a port on 53, CoreDNS's `dns://:53` keys. */
+const setupOnly = (extra: PluginDefinition[] = []): CorefileInputOptions => ({ plugins: [...plugins, ...extra], defaultPort: '53', loopback: false });
 
 /** Runs the setup of a Corefile (no listeners); returns the cache of the first block. */
 export async function setupCache(corefile: string, extra: PluginDefinition[] = []): Promise<Cache> {
-  const all = [...plugins, ...extra];
-  const blocks = parseCorefile(corefile, { filename: 'Corefile', validDirectives: new Set(all.map((p) => p.name)) });
-  const inspected = inspectServerBlocks(blocks, { defaultPort: '53' });
-  const instance = await Instance.build({ filename: 'Corefile', blocks: inspected, registry: PluginRegistry.of(all) });
+  const instance = await buildCorefile(corefile, setupOnly(extra));
   const c = instance.configs[0]!.handlers.find((h): h is Cache => h instanceof Cache);
   if (c === undefined) throw new Error('no cache handler');
   return c;
 }
 
 /** The setup error text of a Corefile (fails when setup succeeds). */
-export async function setupError(corefile: string): Promise<string> {
-  try {
-    await setupCache(corefile);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error(`setup succeeded for:\n${corefile}`);
+export function setupError(corefile: string): Promise<string> {
+  return corefileSetupError(corefile, setupOnly());
 }
 
 /** A settable clock (ms). */
@@ -79,11 +73,6 @@ export async function serve(corefile: string, extra: PluginDefinition[] = []): P
       await server.close();
     },
   };
-}
-
-/** An upstream on 127.0.0.1 answering with `h`. */
-export function upstream(h: UpstreamHandler): Promise<Upstream> {
-  return startUpstream(h);
 }
 
 export function rr(name: string, type: string, ttl: number, data: RR['data']): RR {
@@ -154,19 +143,6 @@ export async function metricValue(name: string, labels: Record<string, string>):
     if (JSON.stringify(Object.entries(v.labels).map(([k, x]) => [k, String(x)]).sort()) === want) return v.value;
   }
   return undefined;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Waits until `cond()` holds (polling), or fails after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** The TTL of a record (undefined for OPT). */

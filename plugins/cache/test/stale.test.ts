@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTHORITATIVE_ANSWER, Context, rcodeOf, type Msg } from '@tsdns/core';
 import { makeQuery, serveHandler, TestWriter } from '@tsdns/testing';
-import { aReply, cacheWith, Clock, denial, fakeNext, metricValue, rcodeReply, serve, sleep, ttlOf, upstream } from './helpers.js';
+import { aReply, cacheWith, Clock, denial, fakeNext, metricValue, rcodeReply, serve, ttlOf, upstream } from './helpers.js';
 
 const ip = (m: Msg): unknown => (m.answers[0] as { data?: unknown } | undefined)?.data;
 

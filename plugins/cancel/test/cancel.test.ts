@@ -2,32 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, RCODE, newReply, type Controller, type Handler, type Msg, type PluginDefinition } from '@tsdns/core';
-import { makeQuery, serveCorefile, TestWriter } from '@tsdns/testing';
+import { makeQuery, parseEach, serveCorefile, serveError, TestWriter } from '@tsdns/testing';
 import whoami from '@tsdns/plugin-whoami';
 import cancel, { Cancel, DEFAULT_TIMEOUT_MS, Deadline, parseCancel, withDeadline } from '../src/index.js';
 
-async function setupError(corefile: string): Promise<string> {
-  try {
-    const s = await serveCorefile(corefile, { plugins: [cancel, whoami] });
-    await s.close();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-}
+const setupError = (corefile: string): Promise<string> => serveError(corefile, { plugins: [cancel, whoami] });
 
 test('setup: default 5001ms, Go durations, CoreDNS errors', async () => {
-  const got: number[] = [];
-  const probe: PluginDefinition = {
-    name: 'cancel',
-    setup(c: Controller): void {
-      got.push(parseCancel(c));
-    },
-  };
-  const s = await serveCorefile('a.example:0 {\n  cancel\n}\nb.example:0 {\n  cancel 5s\n}\nc.example:0 {\n  cancel 1m30.5s\n}\nd.example:0 {\n  cancel 250ms\n  cancel\n}\n', {
-    plugins: [probe],
-  });
-  await s.close();
+  const got = await parseEach('cancel', parseCancel, 'a.example:0 {\n  cancel\n}\nb.example:0 {\n  cancel 5s\n}\nc.example:0 {\n  cancel 1m30.5s\n}\nd.example:0 {\n  cancel 250ms\n  cancel\n}\n');
   assert.equal(DEFAULT_TIMEOUT_MS, 5001);
   assert.deepEqual(got, [5001, 5000, 90500, 5001]);
 

@@ -27,8 +27,9 @@ export {
   replaceWithAsteriskLabel,
   toAbsoluteName,
   prevLabel,
-  nextLabel,
 } from './names.js';
+/** dns.NextLabel, shared with core (the file plugin uses core's name helpers where they are miekg's). */
+export { nextLabel } from '@tsdns/core';
 
 const plugin: PluginDefinition = { name: 'file', setup };
 

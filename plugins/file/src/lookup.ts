@@ -9,6 +9,8 @@ import {
   RCODE,
   isSubDomain,
   lookupSelf,
+  lowerName,
+  nextLabel,
   rcodeOf,
   records,
   typeToString,
@@ -19,7 +21,7 @@ import {
   type Request,
   type SrvData,
 } from '@tsdns/core';
-import { lower, nextLabel, replaceWithAsteriskLabel, substituteDNAME, canonicalName } from './names.js';
+import { replaceWithAsteriskLabel, substituteDNAME, canonicalName } from './names.js';
 import type { Elem, Tree } from './tree.js';
 import type { Apex, Zone } from './zone.js';
 
@@ -76,7 +78,7 @@ function closerENTExists(tr: Tree, qname: string, wildcardName: string): boolean
   let name = qname;
   let r = nextLabel(name, 0);
   while (!r.end) {
-    name = name.slice(r.i);
+    name = name.slice(r.index);
     if (name === parent || !isSubDomain(parent, name)) return false;
     if (tr.hasDescendant(name)) return true;
     r = nextLabel(name, 0);
@@ -119,7 +121,7 @@ export class Lookup {
     for (const rr of answer) {
       const name = additionalTarget(rr);
       if (name === '' || !isSubDomain(this.z.origin, name)) continue;
-      const key = lower(canonicalName(name));
+      const key = lowerName(canonicalName(name));
       if (seen?.has(key)) continue;
       (seen ??= new Set()).add(key);
       const e = tr.search(name);
@@ -195,7 +197,7 @@ export class Lookup {
       if (dnamerrs) {
         const cname = synthesizeCNAME(state.name(), dnamerrs[0]!);
         if (cname) {
-          if (lower(canonicalName(cname.name)) === lower(canonicalName(cname.data as string))) return res([], [], [], Result.ServerFailure);
+          if (lowerName(canonicalName(cname.name)) === lowerName(canonicalName(cname.data as string))) return res([], [], [], Result.ServerFailure);
           if (qtype === T_CNAME) return res([...dnamerrs, cname], ap.ns.slice(), [], Result.Success);
           const r = this.externalLookup(ctx, state, tr, ap, [cname]);
           const withDname = (x: LookupResult): LookupResult => ({ ...x, answer: [...dnamerrs, ...x.answer] });

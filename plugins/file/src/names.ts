@@ -7,7 +7,7 @@
  * friends for special characters), exactly what a query unpacked from the
  * wire looks like.
  */
-import { isSubDomain, unpackName } from '@tsdns/core';
+import { byteNameLabels, countLabels, fqdnOf, isFqdn, isSubDomain, lowerName, nextLabel, splitDomainName, unpackName } from '@tsdns/core';
 
 /** miekg `isDDD`: three decimal digits at `s[i..i+2]`. */
 export function isDDD(s: string, i: number): boolean {
@@ -24,66 +24,14 @@ export function dddToByte(s: string, i: number): number {
   return ((s.charCodeAt(i) - 48) * 100 + (s.charCodeAt(i + 1) - 48) * 10 + (s.charCodeAt(i + 2) - 48)) & 0xff;
 }
 
-/** dns.IsFqdn. */
-export function isFqdn(s: string): boolean {
-  if (s === '' || s.charCodeAt(s.length - 1) !== 0x2e) return false;
-  const body = s.slice(0, -1);
-  if (body === '' || body.charCodeAt(body.length - 1) !== 0x5c) return true;
-  let i = body.length - 1;
-  while (i >= 0 && body.charCodeAt(i) === 0x5c) i--;
-  return (body.length - i) % 2 !== 0;
-}
-
-/** dns.Fqdn. */
-export function fqdn(s: string): string {
-  return isFqdn(s) ? s : s + '.';
-}
-
 /**
  * dns.IsDomainName on a byte string: label count, or -1 when not a valid
  * name (empty labels, labels over 63 octets, names over 255 octets, a
  * dangling escape).
  */
 export function domainNameLabels(name: string): number {
-  const lenmsg = 256;
   if (name.length === 0) return -1;
-  const s = fqdn(name);
-  let labels = 0;
-  let off = 0;
-  let begin = 0;
-  let wasDot = false;
-  let escape = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x5c) {
-      escape = !escape;
-      if (off + 1 > lenmsg) return -1;
-      if (isDDD(s, i + 1)) {
-        i += 3;
-        begin += 3;
-      } else {
-        i++;
-        begin++;
-      }
-      wasDot = false;
-    } else if (c === 0x2e) {
-      escape = false;
-      if (i === 0 && s.length > 1) return -1;
-      if (wasDot) return -1;
-      wasDot = true;
-      const labelLen = i - begin;
-      if (labelLen >= 64) return -1;
-      off += 1 + labelLen;
-      if (off > lenmsg) return -1;
-      labels++;
-      begin = i + 1;
-    } else {
-      escape = false;
-      wasDot = false;
-    }
-  }
-  if (escape) return -1;
-  return labels;
+  return byteNameLabels(fqdnOf(name)) ?? -1;
 }
 
 /**
@@ -130,7 +78,7 @@ export function labelBytes(name: string): number[][] {
 
 /** Uncompressed wire form of a presentation name. */
 export function nameWire(name: string): Buffer {
-  const labels = labelBytes(fqdn(name));
+  const labels = labelBytes(fqdnOf(name));
   let n = 1;
   for (const l of labels) n += l.length + 1;
   const b = Buffer.alloc(n);
@@ -155,15 +103,6 @@ export function canonicalName(name: string): string {
   return unpackName(nameWire(name), 0, { off: 0 });
 }
 
-/** ASCII lower-casing (names are canonical, so ASCII only). */
-export function lower(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) return s.toLowerCase();
-  }
-  return s;
-}
-
 /**
  * dns.PrevLabel: index of the label `n` labels back from the end of `s`, and
  * whether we went past the start.
@@ -184,59 +123,12 @@ export function prevLabel(s: string, n: number): { i: number; start: boolean } {
   return { i: 0, start: n > 1 };
 }
 
-/** dns.NextLabel: start of the label after `offset`, and whether the end was reached. */
-export function nextLabel(s: string, offset: number): { i: number; end: boolean } {
-  if (s === '') return { i: 0, end: true };
-  let i = offset;
-  for (; i < s.length - 1; i++) {
-    if (s.charCodeAt(i) !== 0x2e) continue;
-    let j = i - 1;
-    while (j >= 0 && s.charCodeAt(j) === 0x5c) j--;
-    if ((j - i) % 2 === 0) continue;
-    return { i: i + 1, end: false };
-  }
-  return { i: i + 1, end: true };
-}
-
-/** dns.CountLabel. */
-export function countLabel(s: string): number {
-  let labels = 0;
-  let off = 0;
-  for (;;) {
-    const r = nextLabel(s, off);
-    off = r.i;
-    labels++;
-    if (r.end) return labels;
-  }
-}
-
-/** dns.SplitDomainName: the labels of `s` (escapes kept); [] for the root. */
-export function splitDomainName(s: string): string[] {
-  if (s === '' || s === '.') return [];
-  const idx: number[] = [0];
-  let off = 0;
-  for (;;) {
-    const r = nextLabel(s, off);
-    off = r.i;
-    if (r.end) break;
-    idx.push(off);
-  }
-  const end = isFqdn(s) ? s.length - 1 : s.length;
-  const labels: string[] = [];
-  for (let k = 0; k < idx.length; k++) {
-    const b = idx[k]!;
-    const e = k + 1 < idx.length ? idx[k + 1]! - 1 : end;
-    labels.push(s.slice(b, e));
-  }
-  return labels;
-}
-
 /** CoreDNS dnsutil.Join. */
 export function joinLabels(labels: string[]): string {
   const ll = labels.length;
   if (ll === 0) return '.';
   if (labels[ll - 1] === '.') return labels.slice(0, ll - 1).join('.') + '.';
-  return fqdn(labels.join('.'));
+  return fqdnOf(labels.join('.'));
 }
 
 /**
@@ -246,21 +138,17 @@ export function joinLabels(labels: string[]): string {
 export function substituteDNAME(qname: string, owner: string, target: string): string {
   if (isSubDomain(owner, qname) && qname !== owner) {
     const labels = splitDomainName(qname);
-    const keep = labels.slice(0, labels.length - countLabelOrZero(owner));
+    const keep = labels.slice(0, labels.length - countLabels(owner));
     return joinLabels([...keep, ...splitDomainName(target)]);
   }
   return '';
-}
-
-function countLabelOrZero(s: string): number {
-  return s === '.' ? 0 : countLabel(s);
 }
 
 /** CoreDNS replaceWithAsteriskLabel: `*.` + the name without its first label ('' for the root). */
 export function replaceWithAsteriskLabel(qname: string): string {
   const r = nextLabel(qname, 0);
   if (r.end) return '';
-  return '*.' + qname.slice(r.i);
+  return '*.' + qname.slice(r.index);
 }
 
 /**
@@ -270,7 +158,7 @@ export function replaceWithAsteriskLabel(qname: string): string {
  */
 export function treeLabels(name: string): string[] {
   if (name === '') return [];
-  const n = lower(name);
+  const n = lowerName(name);
   // label starts: after every unescaped dot but the last character
   const starts = [0];
   let escapes = false;

@@ -85,7 +85,8 @@ export function txtBytes(s: string): Buffer {
   return Buffer.from(out);
 }
 
-function slurpRemainder(c: ZLexer): RdataError | undefined {
+/** miekg's slurpRemainder: only a blank, then the end of the line (or input), may follow. */
+export function slurpRemainder(c: ZLexer): RdataError | undefined {
   let [l] = c.next();
   switch (l.value) {
     case Z.Blank:

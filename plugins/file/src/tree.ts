@@ -47,6 +47,19 @@ export class Elem {
   }
 }
 
+/** Binary search of sorted elements: the first index whose labels sort after `k` (with `orEqual`, at or after). */
+function searchFrom(s: readonly Elem[], k: readonly string[], orEqual: boolean): number {
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareTreeLabels(s[mid]!.labels, k);
+    if (orEqual ? c < 0 : c <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function keyOf(labels: readonly string[]): string {
   return labels.join('\u0100');
 }
@@ -89,29 +102,14 @@ export class Tree {
   /** The smallest element equal to or greater than `name`. */
   next(name: string): Elem | undefined {
     const s = this.order();
-    const k = treeLabels(name);
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareTreeLabels(s[mid]!.labels, k) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return s[lo];
+    return s[searchFrom(s, treeLabels(name), true)];
   }
 
   /** The greatest element equal to or less than `name`. */
   prev(name: string): Elem | undefined {
     const s = this.order();
-    const k = treeLabels(name);
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareTreeLabels(s[mid]!.labels, k) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 ? s[lo - 1] : undefined;
+    const i = searchFrom(s, treeLabels(name), false);
+    return i > 0 ? s[i - 1] : undefined;
   }
 
   /** Elements in canonical order. */

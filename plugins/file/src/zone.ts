@@ -3,9 +3,9 @@
  * from and how it is reloaded (CoreDNS plugin/file zone.go, file.go Parse).
  */
 import { normalize } from 'node:path';
-import { goQuote, type RR, type SoaData, type MxData } from '@tsdns/core';
+import { countLabels, fqdnOf, goQuote, lowerName, type RR, type SoaData, type MxData } from '@tsdns/core';
 import { Tree } from './tree.js';
-import { countLabel, fqdn, lower, prevLabel } from './names.js';
+import { prevLabel } from './names.js';
 import { ZoneParser, type IncludeReader } from './zoneparser.js';
 
 /** The apex records of a zone. */
@@ -55,17 +55,17 @@ export class Zone {
   private reloading = false;
 
   constructor(origin: string, file: string) {
-    this.origin = fqdn(origin);
-    this.origLen = this.origin === '.' ? 0 : countLabel(this.origin);
+    this.origin = fqdnOf(origin);
+    this.origLen = countLabels(this.origin);
     this.file = cleanPath(file);
   }
 
   /** Adds a record as CoreDNS's Zone.Insert: names lower-cased (SRV owners keep their case), apex SOA/NS apart. */
   insert(r: RR): void {
-    let rr: RR = r.type === 'SRV' ? { ...r } : { ...r, name: lower(r.name) };
+    let rr: RR = r.type === 'SRV' ? { ...r } : { ...r, name: lowerName(r.name) };
     switch (rr.type) {
       case 'NS':
-        rr = { ...rr, data: lower(rr.data as string) };
+        rr = { ...rr, data: lowerName(rr.data as string) };
         if (rr.name === this.origin) {
           this.apex.ns.push(rr);
           return;
@@ -73,7 +73,7 @@ export class Zone {
         break;
       case 'SOA': {
         const s = rr.data as SoaData;
-        rr = { ...rr, data: { ...s, mname: lower(s.mname), rname: lower(s.rname) } };
+        rr = { ...rr, data: { ...s, mname: lowerName(s.mname), rname: lowerName(s.rname) } };
         this.apex.soa = rr;
         return;
       }
@@ -94,11 +94,11 @@ export class Zone {
         break;
       }
       case 'CNAME':
-        rr = { ...rr, data: lower(rr.data as string) };
+        rr = { ...rr, data: lowerName(rr.data as string) };
         break;
       case 'MX': {
         const m = rr.data as MxData;
-        rr = { ...rr, data: { ...m, exchange: lower(m.exchange) } };
+        rr = { ...rr, data: { ...m, exchange: lowerName(m.exchange) } };
         break;
       }
       case 'SVCB':
@@ -195,7 +195,7 @@ export interface ParseOptions {
  * `file "F" has no SOA record for origin O`.
  */
 export function parseZone(data: Uint8Array, origin: string, fileName: string, serial = -1, opts: ParseOptions = {}): Zone {
-  const zp = new ZoneParser(data, fqdn(origin), fileName, opts.readFile ? { readFile: opts.readFile } : {});
+  const zp = new ZoneParser(data, fqdnOf(origin), fileName, opts.readFile ? { readFile: opts.readFile } : {});
   const z = new Zone(origin, fileName);
   let seenSOA = false;
   for (let rr = zp.next(); rr; rr = zp.next()) {

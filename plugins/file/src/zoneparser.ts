@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { classToString, typeToString, type RData, type RR } from '@tsdns/core';
+import { classToString, fqdnOf, typeToString, type RData, type RR } from '@tsdns/core';
 import { goErrno, RdataError, ZoneParseError } from './errors.js';
 import { BufferSource, Z, ZLexer, emptyLex, type ByteSource, type Lex } from './lexer.js';
-import { canonicalName, domainNameLabels, fqdn, toAbsoluteName } from './names.js';
-import { decodeRdata, emptyRdata, isSupportedType, parseRFC3597, parseRdata, stringToTTL, UNSUPPORTED } from './rdata.js';
+import { canonicalName, domainNameLabels, toAbsoluteName } from './names.js';
+import { decodeRdata, emptyRdata, isSupportedType, parseRFC3597, parseRdata, slurpRemainder, stringToTTL, UNSUPPORTED } from './rdata.js';
 
 const MAX_INCLUDE_DEPTH = 7;
 const DEFAULT_TTL = 3600;
@@ -60,7 +60,7 @@ export class ZoneParser {
     this.includeAllowed = opts.includeAllowed ?? true;
     this.readFile = opts.readFile ?? defaultReader;
     if (origin !== '') {
-      origin = fqdn(origin);
+      origin = fqdnOf(origin);
       if (domainNameLabels(origin) < 0) this.parseErr = new ZoneParseError(file, 'bad initial origin name', emptyLex());
     }
     this.origin = origin;
@@ -79,6 +79,15 @@ export class ZoneParser {
   private setParseError(err: string, l: Lex): undefined {
     this.parseErr = new ZoneParseError(this.file, err, l);
     return undefined;
+  }
+
+  /** A TTL on a record line: the record's, and the default unless a $TTL is in force. False when it is not a TTL. */
+  private ownerTTL(token: string): boolean {
+    const ttl = stringToTTL(token);
+    if (ttl === undefined) return false;
+    this.h.ttl = ttl;
+    if (!this.defttl || !this.defttl.isByDirective) this.defttl = { ttl, isByDirective: false };
+    return true;
   }
 
   private subNext(): RR | undefined {
@@ -136,14 +145,10 @@ export class ZoneParser {
               break;
             case Z.Blank:
               break;
-            case Z.String: {
-              const ttl = stringToTTL(l.token);
-              if (ttl === undefined) return this.setParseError('not a TTL', l);
-              h.ttl = ttl;
-              if (!this.defttl || !this.defttl.isByDirective) this.defttl = { ttl, isByDirective: false };
+            case Z.String:
+              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
               st = St.AnyNoTTLBl;
               break;
-            }
             default:
               return this.setParseError('syntax error at beginning', l);
           }
@@ -160,7 +165,7 @@ export class ZoneParser {
           break;
         case St.DirTTL: {
           if (l.value !== Z.String) return this.setParseError('expecting $TTL value, not this...', l);
-          const e = this.slurpRemainder();
+          const e = slurpRemainder(this.c);
           if (e) return this.setParseError(e.err, e.lex!);
           const ttl = stringToTTL(l.token);
           if (ttl === undefined) return this.setParseError('expecting $TTL value, not this...', l);
@@ -174,7 +179,7 @@ export class ZoneParser {
           break;
         case St.DirOrigin: {
           if (l.value !== Z.String) return this.setParseError('expecting $ORIGIN value, not this...', l);
-          const e = this.slurpRemainder();
+          const e = slurpRemainder(this.c);
           if (e) return this.setParseError(e.err, e.lex!);
           const name = toAbsoluteName(l.token, this.origin);
           if (name === undefined) return this.setParseError('bad origin name', l);
@@ -205,14 +210,10 @@ export class ZoneParser {
               h.klass = l.torc;
               st = St.AnyNoClassBl;
               break;
-            case Z.String: {
-              const ttl = stringToTTL(l.token);
-              if (ttl === undefined) return this.setParseError('not a TTL', l);
-              h.ttl = ttl;
-              if (!this.defttl || !this.defttl.isByDirective) this.defttl = { ttl, isByDirective: false };
+            case Z.String:
+              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
               st = St.AnyNoTTLBl;
               break;
-            }
             default:
               return this.setParseError('expecting RR type, TTL or class, not this...', l);
           }
@@ -241,14 +242,10 @@ export class ZoneParser {
           break;
         case St.AnyNoClass:
           switch (l.value) {
-            case Z.String: {
-              const ttl = stringToTTL(l.token);
-              if (ttl === undefined) return this.setParseError('not a TTL', l);
-              h.ttl = ttl;
-              if (!this.defttl || !this.defttl.isByDirective) this.defttl = { ttl, isByDirective: false };
+            case Z.String:
+              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
               st = St.RrtypeBl;
               break;
-            }
             case Z.Rrtype:
               h.type = l.torc;
               st = St.Rdata;
@@ -274,21 +271,6 @@ export class ZoneParser {
     return undefined;
   }
 
-  private slurpRemainder(): RdataError | undefined {
-    let [l] = this.c.next();
-    switch (l.value) {
-      case Z.Blank:
-        [l] = this.c.next();
-        if (l.value !== Z.Newline && l.value !== Z.EOF) return new RdataError('garbage after rdata', l);
-        return undefined;
-      case Z.Newline:
-      case Z.EOF:
-        return undefined;
-      default:
-        return new RdataError('garbage after rdata', l);
-    }
-  }
-
   private makeRR(data: RData): RR {
     const h = this.h;
     return { name: canonicalName(h.name), type: typeToString(h.type), class: classToString(h.klass), ttl: h.ttl, data };
@@ -301,7 +283,7 @@ export class ZoneParser {
     const asRFC3597 = !known || this.c.peek().token === '\\#';
     if (this.c.peek().token === '') {
       // a record without rdata (dynamic update style)
-      const e = this.slurpRemainder();
+      const e = slurpRemainder(this.c);
       if (e) return this.setParseError(e.err, e.lex!);
       return this.makeRR(emptyRdata(t));
     } else if (l.value === Z.Newline) {

@@ -2,29 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
-import type { Controller, Instance, Logger, PluginDefinition } from '@tsdns/core';
-import { captureLogs, freePort, serveCorefile } from '@tsdns/testing';
+import type { Instance, Logger } from '@tsdns/core';
+import { captureLogs, freePort, httpGet as get, httpRefused as refused, parseEach, reloadInput, serveCorefile, serveError, stopInstance as stop } from '@tsdns/testing';
 import whoami from '@tsdns/plugin-whoami';
 import health, { DEFAULT_ADDR, Prober, healthDuration, healthFailures, healthListener, parseHealth } from '../src/index.js';
-import { get, refused, reloadInput } from './helpers.js';
 
 const plugins = [health, whoami];
 
-async function setupError(corefile: string): Promise<string> {
-  try {
-    const s = await serveCorefile(corefile, { plugins });
-    await s.close();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-}
-
-async function stop(inst: Instance): Promise<void> {
-  await inst.stopListeners(0);
-  await inst.lifecycle.runAll('shutdown');
-  await inst.lifecycle.runAll('finalShutdown');
-}
+const setupError = (corefile: string): Promise<string> => serveError(corefile, { plugins });
 
 function recorder(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -59,18 +44,11 @@ test('setup errors as CoreDNS', async () => {
 });
 
 test('parse: default :8080, not "once": each line overrides what it sets', async () => {
-  const got: ReturnType<typeof parseHealth>[] = [];
-  const probe: PluginDefinition = {
-    name: 'health',
-    setup(c: Controller): void {
-      got.push(parseHealth(c));
-    },
-  };
-  const s = await serveCorefile(
+  const got = await parseEach(
+    'health',
+    parseHealth,
     'a.example:0 {\n  health\n}\nb.example:0 {\n  health localhost:1234 {\n    lameduck 4s\n  }\n}\nc.example:0 {\n  health :1 {\n    lameduck 1.5s\n  }\n  health :2\n}\nd.example:0 {\n  health bla:a\n}\n',
-    { plugins: [probe] },
   );
-  await s.close();
   assert.equal(DEFAULT_ADDR, ':8080');
   assert.deepEqual(got, [
     { addr: ':8080', lameduckMs: 0 },

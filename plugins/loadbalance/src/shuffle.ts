@@ -32,6 +32,41 @@ export function shuffleInPlace<T>(records: T[], rnd: Random16 = random16): void 
   }
 }
 
+/** The records of a section by kind, each group in section order (fresh arrays). */
+export interface SectionParts {
+  cname: DnsRecord[];
+  /** A and AAAA */
+  address: DnsRecord[];
+  mx: DnsRecord[];
+  /** everything else (OPT included) */
+  rest: DnsRecord[];
+}
+
+/** Splits a section into CNAMEs, addresses, MX and the rest, as CoreDNS's policies do before reassembling it. */
+export function splitSection(records: readonly DnsRecord[]): SectionParts {
+  const cname: DnsRecord[] = [];
+  const address: DnsRecord[] = [];
+  const mx: DnsRecord[] = [];
+  const rest: DnsRecord[] = [];
+  for (const r of records) {
+    switch (r.type) {
+      case 'CNAME':
+        cname.push(r);
+        break;
+      case 'A':
+      case 'AAAA':
+        address.push(r);
+        break;
+      case 'MX':
+        mx.push(r);
+        break;
+      default:
+        rest.push(r);
+    }
+  }
+  return { cname, address, mx, rest };
+}
+
 /**
  * CoreDNS's `roundRobin` of one section: a section of only A (or only AAAA)
  * records is shuffled; any other section becomes CNAMEs, then other records
@@ -54,26 +89,7 @@ export function roundRobin(records: DnsRecord[], rnd: Random16 = random16): DnsR
       return out;
     }
   }
-  const cname: DnsRecord[] = [];
-  const address: DnsRecord[] = [];
-  const mx: DnsRecord[] = [];
-  const rest: DnsRecord[] = [];
-  for (const r of records) {
-    switch (r.type) {
-      case 'CNAME':
-        cname.push(r);
-        break;
-      case 'A':
-      case 'AAAA':
-        address.push(r);
-        break;
-      case 'MX':
-        mx.push(r);
-        break;
-      default:
-        rest.push(r);
-    }
-  }
+  const { cname, address, mx, rest } = splitSection(records);
   shuffleInPlace(address, rnd);
   shuffleInPlace(mx, rnd);
   return cname.concat(rest, address, mx);
@@ -99,26 +115,7 @@ export function recordIP(r: DnsRecord): Uint8Array | undefined {
  * keeping its order), then MX, then everything else.
  */
 export function reorderRecords(records: DnsRecord[], subnets: readonly IPNet[]): DnsRecord[] {
-  const cname: DnsRecord[] = [];
-  const address: DnsRecord[] = [];
-  const mx: DnsRecord[] = [];
-  const rest: DnsRecord[] = [];
-  for (const r of records) {
-    switch (r.type) {
-      case 'CNAME':
-        cname.push(r);
-        break;
-      case 'A':
-      case 'AAAA':
-        address.push(r);
-        break;
-      case 'MX':
-        mx.push(r);
-        break;
-      default:
-        rest.push(r);
-    }
-  }
+  const { cname, address, mx, rest } = splitSection(records);
   const ips = address.map(recordIP);
   const seen = new Array<boolean>(address.length).fill(false);
   const sorted: DnsRecord[] = [];

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { formatGoDuration, pluginLogger, type DnsRecord, type Msg } from '@tsdns/core';
 import { ipEqual, parseGoIP } from '@tsdns/core';
-import { recordIP } from './shuffle.js';
+import { recordIP, splitSection } from './shuffle.js';
 
 const log = pluginLogger('loadbalance');
 
@@ -151,26 +151,7 @@ export class WeightedRR {
 
   /** CNAMEs, other records, the addresses with the drawn one first, MX; unchanged without addresses. */
   weightedRoundRobin(records: DnsRecord[]): DnsRecord[] {
-    const cname: DnsRecord[] = [];
-    const address: DnsRecord[] = [];
-    const mx: DnsRecord[] = [];
-    const rest: DnsRecord[] = [];
-    for (const r of records) {
-      switch (r.type) {
-        case 'CNAME':
-          cname.push(r);
-          break;
-        case 'A':
-        case 'AAAA':
-          address.push(r);
-          break;
-        case 'MX':
-          mx.push(r);
-          break;
-        default:
-          rest.push(r);
-      }
-    }
+    const { cname, address, mx, rest } = splitSection(records);
     if (address.length === 0) return records;
     const top = this.topAddressIndex(address);
     if (top > 0) {

@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Controller, Handler, Instance, PluginDefinition, Readiness } from '@tsdns/core';
-import { captureLogs, freePort, serveCorefile } from '@tsdns/testing';
+import { captureLogs, freePort, httpGet as get, httpRefused as refused, parseEach, reloadInput, serveCorefile, serveError, stopInstance as stop } from '@tsdns/testing';
 import whoami from '@tsdns/plugin-whoami';
 import ready, { DEFAULT_ADDR, parseReady, readyListener } from '../src/index.js';
-import { get, refused, reloadInput } from './helpers.js';
 
 /** A handler with a readiness switch (like CoreDNS's erratic). */
 class Switch implements Handler, Readiness {
@@ -39,21 +38,7 @@ function switchPlugin(name: string, made: Switch[]): PluginDefinition {
   };
 }
 
-async function setupError(corefile: string): Promise<string> {
-  try {
-    const s = await serveCorefile(corefile, { plugins: [ready, whoami] });
-    await s.close();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-}
-
-async function stop(inst: Instance): Promise<void> {
-  await inst.stopListeners(0);
-  await inst.lifecycle.runAll('shutdown');
-  await inst.lifecycle.runAll('finalShutdown');
-}
+const setupError = (corefile: string): Promise<string> => serveError(corefile, { plugins: [ready, whoami] });
 
 test('setup errors as CoreDNS', async () => {
   assert.match(await setupError('. {\n  ready bla\n}'), /^(Corefile:2 - )?plugin\/ready: address bla: missing port in address$/);
@@ -69,18 +54,11 @@ test('setup errors as CoreDNS', async () => {
 });
 
 test('parse: defaults and monitor types', async () => {
-  const got: ReturnType<typeof parseReady>[] = [];
-  const probe: PluginDefinition = {
-    name: 'ready',
-    setup(c: Controller): void {
-      got.push(parseReady(c));
-    },
-  };
-  const s = await serveCorefile(
+  const got = await parseEach(
+    'ready',
+    parseReady,
     'a.example:0 {\n  ready\n}\nb.example:0 {\n  ready localhost:1234\n}\nc.example:0 {\n  ready {\n    monitor continuously\n  }\n}\nd.example:0 {\n  ready localhost:1234 {\n    monitor until-ready\n  }\n}\n',
-    { plugins: [probe] },
   );
-  await s.close();
   assert.equal(DEFAULT_ADDR, ':8181');
   assert.deepEqual(got, [
     { addr: ':8181', monitor: 'until-ready' },
