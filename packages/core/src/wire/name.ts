@@ -26,18 +26,25 @@ for (let b = 0; b < 256; b++) {
   if (b < 0x20 || b > 0x7e) ESC[b] = 2;
   else if (SPECIAL[b]) ESC[b] = 1;
 }
-const DDD: string[] = [];
-for (let b = 0; b < 256; b++) DDD[b] = '\\' + String(b).padStart(3, '0');
+
+/**
+ * Presentation bytes of the name being unpacked: a name of at most 255 wire
+ * octets takes at most 4 characters per octet (`\DDD`).
+ */
+const nameBuf = Buffer.allocUnsafe(1024);
 
 /**
  * Unpacks the name at `off`. Returns the presentation name and stores the
  * offset just past the name (past the first compression pointer) in
  * `out.off`. Follows miekg/dns: pointers may point anywhere, at most 126 of
  * them; the name may not exceed 255 octets; label types 0x40/0x80 are errors.
+ * The name is built as bytes and made a string once (a flat string: no
+ * concatenation tree for the many passes over it that follow).
  */
 export function unpackName(msg: Uint8Array, off: number, out: { off: number }): string {
   const len = msg.length;
-  let s = '';
+  const sb = nameBuf;
+  let n = 0;
   let off1 = 0;
   let budget = MAX_WIRE_OCTETS;
   let ptr = 0;
@@ -47,29 +54,27 @@ export function unpackName(msg: Uint8Array, off: number, out: { off: number }): 
     const kind = c & 0xc0;
     if (kind === 0x00) {
       if (c === 0) break;
-      if (off + c > len) throw new WireError('dns: buffer size too small');
+      const end = off + c;
+      if (end > len) throw new WireError('dns: buffer size too small');
       budget -= c + 1;
       if (budget <= 0) throw new WireError('dns: domain name exceeded 255 wire-format octets');
-      let plain = true;
-      for (let i = off; i < off + c; i++) {
-        if (ESC[msg[i]!] !== 0) {
-          plain = false;
-          break;
+      for (let i = off; i < end; i++) {
+        const b = msg[i]!;
+        const e = ESC[b];
+        if (e === 0) {
+          sb[n++] = b;
+        } else if (e === 1) {
+          sb[n++] = 0x5c;
+          sb[n++] = b;
+        } else {
+          sb[n++] = 0x5c;
+          sb[n++] = 48 + ((b / 100) | 0);
+          sb[n++] = 48 + (((b / 10) | 0) % 10);
+          sb[n++] = 48 + (b % 10);
         }
       }
-      if (plain) {
-        s += latin1(msg, off, off + c);
-      } else {
-        for (let i = off; i < off + c; i++) {
-          const b = msg[i]!;
-          const e = ESC[b];
-          if (e === 0) s += String.fromCharCode(b);
-          else if (e === 1) s += '\\' + String.fromCharCode(b);
-          else s += DDD[b];
-        }
-      }
-      s += '.';
-      off += c;
+      sb[n++] = 0x2e;
+      off = end;
     } else if (kind === 0xc0) {
       if (off >= len) throw new WireError('dns: buffer size too small');
       const c1 = msg[off++]!;
@@ -81,17 +86,11 @@ export function unpackName(msg: Uint8Array, off: number, out: { off: number }): 
     }
   }
   out.off = ptr === 0 ? off : off1;
-  return s.length === 0 ? '.' : s;
+  return n === 0 ? '.' : latin1Slice.call(sb, 0, n);
 }
 
-function latin1(b: Uint8Array, start: number, end: number): string {
-  if (end - start < 16) {
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
-    return s;
-  }
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
-}
+/** Buffer's own latin1 decoder (what `toString('latin1', ...)` ends in, without the argument checks). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Buffer, start: number, end: number) => string }).latin1Slice;
 
 /** True when the name ends with an unescaped dot. */
 export function isFqdn(s: string): boolean {
@@ -196,13 +195,20 @@ export function labelStarts(s: string): number[] {
   return starts;
 }
 
-/** Lower-cases ASCII letters of a presentation name (escapes stay intact). */
+/**
+ * Lower-cases a presentation name when it has ASCII upper-case letters (then
+ * the whole string, as `toLowerCase`); otherwise returns it unchanged.
+ */
 export function lowerName(s: string): string {
+  // the engine's case conversion is much faster than a loop over the characters,
+  // and returns an equal string when nothing changes (the common case)
+  const l = s.toLowerCase();
+  if (l === s) return s;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) return s.toLowerCase();
+    if (c >= 65 && c <= 90) return l;
   }
-  return s;
+  return s; // only non-ASCII letters changed: kept as they are
 }
 
 /** Case-insensitive equality of two presentation names. */
