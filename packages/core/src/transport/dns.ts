@@ -4,6 +4,7 @@
  * sockets, so no query is lost across a configuration change.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import type { Server, ConnWriter } from '../server.js';
 import { encodeMessage, type Msg } from '../wire/message.js';
@@ -31,6 +32,54 @@ export function listenError(proto: string, host: string, port: number | string, 
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const why = e.code === 'EADDRINUSE' ? 'bind: address already in use' : e.code === 'EACCES' ? 'bind: permission denied' : e.code === 'EADDRNOTAVAIL' ? 'bind: cannot assign requested address' : e.message;
   return new Error(`Listen: listen ${proto} ${where}: ${why}`);
+}
+
+/** True for a dotted-quad IPv4 address as Node's `isIPv4` accepts it (no leading zeros). */
+function isDottedQuad(s: string): boolean {
+  const n = s.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let v = -1;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && v === 0) return false;
+      v = v < 0 ? c - 48 : v * 10 + (c - 48);
+      if (v > 255) return false;
+      digits++;
+    } else if (c === 46 && digits > 0 && parts < 3) {
+      parts++;
+      v = -1;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  return parts === 3 && digits > 0;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The UDP sockets' address lookup (dgram's `lookup` option), used for every
+ * reply: a client's address is always an IP literal, which is handed back at
+ * once. dns.lookup, the default, answers literals too, but only on the next
+ * tick and after a regular-expression match, for every datagram sent.
+ * Anything else still goes through dns.lookup.
+ */
+function udpLookup(address: string, family: dns.LookupOneOptions | number, cb: LookupCallback): void {
+  if (isDottedQuad(address)) {
+    cb(null, address, 4);
+    return;
+  }
+  if (address.includes(':') && net.isIPv6(address)) {
+    cb(null, address, 6);
+    return;
+  }
+  // dgram passes the socket's family as a number (its typings say options)
+  if (typeof family === 'number') dns.lookup(address, family, cb);
+  else dns.lookup(address, family, cb);
 }
 
 class UdpWriter implements ConnWriter {
@@ -325,13 +374,13 @@ export class DnsListener implements Listener {
   private async listenUdp(): Promise<void> {
     const host = this.host;
     const v6 = host === '' || host.includes(':');
-    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: false });
+    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: false, lookup: udpLookup });
     try {
       await bindUdp(sock, host === '' ? '::' : host, this.port);
     } catch (e) {
       sock.close();
       if (host === '' && (e as NodeJS.ErrnoException).code === 'EAFNOSUPPORT') {
-        const s4 = dgram.createSocket('udp4');
+        const s4 = dgram.createSocket({ type: 'udp4', lookup: udpLookup });
         await bindUdp(s4, '0.0.0.0', this.port).catch((err: NodeJS.ErrnoException) => {
           s4.close();
           throw listenError('udp', host, this.port, err);
