@@ -70,8 +70,8 @@ class FakeUdpWriter {
   get local() {
     return local;
   }
-  send(m, compress) {
-    this.write(encodeMessage(m, compress));
+  send(m, compress, len) {
+    this.write(encodeMessage(m, compress, false, len));
   }
   writeMsg(m) {
     this.send(m, false);

@@ -154,7 +154,11 @@ export class Request {
    * must be sent compressed (it was truncated, or it is a large UDP reply).
    */
   scrub(m: Msg): boolean {
-    const rl = messageLen(m, false);
+    return this.scrubLen(m, messageLen(m, false));
+  }
+
+  /** `scrub` of a message whose uncompressed length (`messageLen(m, false)`) is already known. */
+  scrubLen(m: Msg, rl: number): boolean {
     if (truncateMessage(m, this.size(), rl)) return true;
     if (this.w.proto === 'udp') {
       if (rl > 1480 && this.family() === 1) return true;

@@ -18,7 +18,12 @@ import { WrappedWriter, type ResponseWriter } from './writer.js';
 
 /** A transport's writer for one query: sends a message compressed or not. */
 export interface ConnWriter extends ResponseWriter {
-  send(m: Msg, compress: boolean): void;
+  /**
+   * `len`, when given, is the message's uncompressed length
+   * (`messageLen(m, false)`), known to the caller: a hint for sizing the
+   * encoded reply of an uncompressed send.
+   */
+  send(m: Msg, compress: boolean, len?: number): void;
 }
 
 /** One key of a block, as placed on a server. */
@@ -39,9 +44,11 @@ export class ScrubWriter extends WrappedWriter {
     this.state = state;
   }
   override writeMsg(m: Msg): void {
-    this.state.sizeAndDo(m);
-    const compress = this.state.scrub(m);
-    this.conn.send(m, compress);
+    const state = this.state;
+    state.sizeAndDo(m);
+    const rl = messageLen(m, false);
+    if (state.scrubLen(m, rl)) this.conn.send(m, true);
+    else this.conn.send(m, false, rl);
   }
 }
 

@@ -101,8 +101,8 @@ class UdpWriter implements ConnWriter {
   get local(): Address {
     return this.localAddr;
   }
-  send(m: Msg, compress: boolean): void {
-    this.write(encodeMessage(m, compress));
+  send(m: Msg, compress: boolean, len?: number): void {
+    this.write(encodeMessage(m, compress, false, len));
   }
   writeMsg(m: Msg): void {
     this.send(m, false);
@@ -287,8 +287,8 @@ class TcpWriter implements ConnWriter {
   get local(): Address {
     return this.conn.local;
   }
-  send(m: Msg, compress: boolean): void {
-    this.conn.writeFrame(encodeMessage(m, compress, true));
+  send(m: Msg, compress: boolean, len?: number): void {
+    this.conn.writeFrame(encodeMessage(m, compress, true, len));
   }
   writeMsg(m: Msg): void {
     this.send(m, false);

@@ -758,10 +758,16 @@ let scratch: Buffer = Buffer.allocUnsafe(4096);
 /**
  * Encodes a message. With `compress`, names are compressed exactly as
  * miekg/dns does (owner names and the RDATA names of NS, CNAME, PTR, SOA, MX,
- * MB, MD, MF, MG, MINFO, MR). Returns a new Buffer.
+ * MB, MD, MF, MG, MINFO, MR). Returns a new Buffer. `lengthHint`, when the
+ * caller knows the encoded length already (`messageLen(m, false)` of an
+ * uncompressed message), lets the message be written straight into a buffer
+ * of that size instead of being copied out of a scratch buffer; a wrong hint
+ * costs a copy, never a wrong result.
  */
-export function encodeMessage(m: Msg, compress = false, tcpFrame = false): Buffer {
-  const p = new Packer(scratch, compress && isCompressible(m));
+export function encodeMessage(m: Msg, compress = false, tcpFrame = false, lengthHint = 0): Buffer {
+  const frame = tcpFrame ? 2 : 0;
+  const direct = lengthHint > 0 && lengthHint <= 0xffff ? Buffer.allocUnsafe(lengthHint + frame) : undefined;
+  const p = new Packer(direct ?? scratch, compress && isCompressible(m));
   if (tcpFrame) {
     p.u16(0);
     p.base = 2;
@@ -780,13 +786,14 @@ export function encodeMessage(m: Msg, compress = false, tcpFrame = false): Buffe
   for (const r of m.answers) encodeRecord(p, r);
   for (const r of m.authorities) encodeRecord(p, r);
   for (const r of m.additionals) encodeRecord(p, r);
-  if (p.buf.length > scratch.length && p.buf.length <= 1 << 17) scratch = p.buf;
   if (tcpFrame) {
     const n = p.off - 2;
     if (n > 0xffff) throw new WireError('dns: message too large for TCP');
     p.buf[0] = n >>> 8;
     p.buf[1] = n & 0xff;
   }
+  if (p.buf === direct) return p.off === direct.length ? direct : direct.subarray(0, p.off);
+  if (p.buf.length > scratch.length && p.buf.length <= 1 << 17) scratch = p.buf;
   const out = Buffer.allocUnsafe(p.off);
   p.buf.copy(out, 0, 0, p.off);
   return out;
