@@ -71,6 +71,10 @@ export class Server {
   readonly writeTimeout: number = 5000;
   readonly idleTimeout: number = 10000;
   readonly maxTcpQueries: number = -1;
+  /** zoneLen[n] is 1 when some zone name has n characters. */
+  private readonly zoneLen: Uint8Array;
+  /** The root is the only zone. */
+  private readonly rootOnly: boolean;
   constructor(opts: ServerOptions) {
     this.addr = opts.addr;
     this.configs = opts.configs;
@@ -94,6 +98,11 @@ export class Server {
       if (b.maxTcpQueries !== undefined) mq = b.maxTcpQueries;
       for (const h of b.handlers) if (h.name === 'forward' || h.name === 'proxy' || h.name === 'chaos') chaos = true;
     }
+    let maxLen = 0;
+    for (const z of this.zones.keys()) maxLen = Math.max(maxLen, z.length);
+    this.zoneLen = new Uint8Array(maxLen + 1);
+    for (const z of this.zones.keys()) this.zoneLen[z.length] = 1;
+    this.rootOnly = this.zones.size === 1 && this.zones.has('.');
     this.debug = debug;
     this.stacktrace = stack;
     this.classChaos = chaos;
@@ -167,13 +176,17 @@ export class Server {
     }
     const state = new Request(r, w);
     const sw = new ScrubWriter(w, state);
-    const name = lowerName(q.name);
     const isDS = q.type === 'DS';
     let ds: ZoneConfig | undefined;
-    // longest suffix first; the root zone is tried last
+    // Longest suffix first; the root zone is tried last. Only suffixes as long
+    // as some zone are looked up, and a server with just the root zone has
+    // nothing to look up for any name but the root itself.
+    const name = this.rootOnly && q.name !== '.' ? '' : lowerName(q.name);
+    const zoneLen = this.zoneLen;
     let off = 0;
-    for (;;) {
-      const zcs = this.zones.get(off === 0 ? name : name.slice(off));
+    for (; name !== ''; ) {
+      const len = name.length - off;
+      const zcs = len < zoneLen.length && zoneLen[len] === 1 ? this.zones.get(off === 0 ? name : name.slice(off)) : undefined;
       if (zcs !== undefined) {
         for (const zc of zcs) {
           const b = zc.block;
