@@ -4,8 +4,8 @@
  * match a pattern into one summary line per period.
  */
 import {
-  afterNext,
   formatGoDurationNs,
+  isPromise,
   nextOrFailure,
   pluginLogger,
   PluginError,
@@ -114,15 +114,26 @@ export class ErrorHandler implements Handler {
   }
 
   ServeDNS(ctx: Context, w: ResponseWriter, r: Msg): number | Promise<number> {
-    return afterNext(
-      () => nextOrFailure(this.name, this.next, ctx, w, r),
-      (rc, err) => {
-        if (err === undefined) return rc;
-        // only returned errors are logged; anything else is a panic and unwinds untouched
-        if (err instanceof PluginError) this.report(rc, err.message, r, w);
-        throw err;
-      },
-    );
+    // no closures on the way through: a synchronous chain costs one call
+    let res: number | Promise<number>;
+    try {
+      res = nextOrFailure(this.name, this.next, ctx, w, r);
+    } catch (e) {
+      this.failed(e, r, w);
+    }
+    if (isPromise(res)) {
+      return res.then(undefined, (e: unknown) => {
+        this.failed(e, r, w);
+      });
+    }
+    return res;
+  }
+
+  /** An error came back from the chain: log a returned one (a PluginError), then pass it on. */
+  private failed(e: unknown, r: Msg, w: ResponseWriter): never {
+    // only returned errors are logged; anything else is a panic and unwinds untouched
+    if (e instanceof PluginError) this.report(e.rcode, e.message, r, w);
+    throw e;
   }
 
   /** Logs (or counts) one error as CoreDNS: `<rcode> <qname> <qtype>: <error>`. */
