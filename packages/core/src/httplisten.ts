@@ -8,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
+import { httpListenHook } from './cluster.js';
 import { joinHostPort } from './transport/addr.js';
 
 /** Go's `net.SplitHostPort`; throws Go's `address X: ...` errors. */
@@ -77,6 +78,9 @@ export async function resolveListenAddress(addr: string): Promise<{ host: string
 
 /** Starts `server` listening on `addr`; resolves with the bound address. */
 export async function listenHttp(server: HttpServer, addr: string): Promise<AddressInfo> {
+  // under -workers N the primary process opens the address (cluster.ts)
+  const hook = httpListenHook();
+  if (hook) return hook(server, addr);
   const { host, port } = await resolveListenAddress(addr);
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {

@@ -16,6 +16,7 @@ export * from './controller.js';
 export * from './lifecycle.js';
 export * from './duration.js';
 export * from './httplisten.js';
+export * from './cluster.js';
 export * from './response.js';
 export * from './reload.js';
 export * from './upstream.js';

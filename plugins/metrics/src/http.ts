@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { gzip } from 'node:zlib';
 import { log, registry as sharedRegistry, type promClient } from '@tsdns/core';
-import { HTTP_TIMEOUT_MS, closeHttp, joinHostPort, listenHttp, notFoundBody, requestPath } from '@tsdns/core';
+import { HTTP_TIMEOUT_MS, closeHttp, clusterRegistry, joinHostPort, listenHttp, notFoundBody, requestPath } from '@tsdns/core';
 import { loadWebConfig, type WebConfig } from './webconfig.js';
 
 /** The text exposition format (what promhttp negotiates for text). */
@@ -57,7 +57,8 @@ function handle(headers: Record<string, string>): (req: IncomingMessage, res: Se
       res.end(nf.body);
       return;
     }
-    renderMetrics().then(
+    // under -workers N: the sum over every worker (core's clusterRegistry)
+    clusterRegistry().then((reg) => renderMetrics(reg)).then(
       (body) => {
         if (acceptsGzip(req)) {
           gzip(body, (err, buf) => {

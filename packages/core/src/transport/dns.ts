@@ -451,7 +451,8 @@ function bindUdp(sock: dgram.Socket, address: string, port: number): Promise<voi
   return new Promise((resolve, reject) => {
     const onErr = (e: Error): void => reject(e);
     sock.once('error', onErr);
-    sock.bind({ address, port, exclusive: true }, () => {
+    // not exclusive: under -workers N every worker shares the primary's socket (no effect in a single process)
+    sock.bind({ address, port, exclusive: false }, () => {
       sock.off('error', onErr);
       resolve();
     });
@@ -463,7 +464,8 @@ export function listenStream(srv: net.Server, host: string, port: number, proto:
   return new Promise((resolve, reject) => {
     const onErr = (e: NodeJS.ErrnoException): void => reject(listenError(proto, host, port, e));
     srv.once('error', onErr);
-    const opts: net.ListenOptions = { port, exclusive: true };
+    // not exclusive: under -workers N every worker shares the primary's socket (no effect in a single process)
+    const opts: net.ListenOptions = { port, exclusive: false };
     if (host !== '') opts.host = host;
     srv.listen(opts, () => {
       srv.off('error', onErr);
