@@ -11,6 +11,8 @@ export interface FlagDef {
   default?: string;
   /** Another flag this one is an alias of (shares the value). */
   aliasOf?: string;
+  /** Validates a string value: the reason it is invalid (Go's flag.Value.Set error), or undefined. */
+  check?: (value: string) => string | undefined;
 }
 
 export class FlagError extends Error {
@@ -68,6 +70,8 @@ export function parseFlags(argv: readonly string[], defs: readonly FlagDef[]): P
       if (i + 1 >= argv.length) throw new FlagError(`flag needs an argument: -${name}`, 2);
       value = argv[++i]!;
     }
+    const invalid = def.check?.(value);
+    if (invalid !== undefined) throw new FlagError(`invalid value ${JSON.stringify(value)} for flag -${name}: ${invalid}`, 2);
     values.set(target, value);
   }
   return { values, bools, rest: argv.slice(i) };

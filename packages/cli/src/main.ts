@@ -1,24 +1,18 @@
 /**
  * The `tsdns` executable: CoreDNS's command line, Corefile loading, start-up
- * banner, pidfile and signals.
+ * banner, pidfile and signals. With `-workers N` (N > 1) this process is the
+ * primary of N worker processes (primary.ts, worker.ts); with the default
+ * `-workers 1` it serves alone, as CoreDNS does.
  */
-import { existsSync, readFileSync, readSync, unlinkSync, writeFileSync, fstatSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  buildInfo,
-  Instance,
-  preloadLogger,
-  setProcessReloader,
-  log,
-  VERSION,
-  type InspectedBlock,
-  type InstanceOptions,
-  type PluginRegistry,
-} from '@tsdns/core';
-import { decodeUtf8AsGo, defaultCorefile, inspectServerBlocks, parseCorefile } from '@tsdns/corefile';
+import { buildInfo, Instance, preloadLogger, setProcessReloader, log, VERSION, type PluginRegistry } from '@tsdns/core';
 import { FlagError, parseFlags, usage, type FlagDef } from './flags.js';
+import { buildInput, loadCorefile, type Loaded } from './load.js';
 import { defaultPluginCfgPath, loadPluginCfg } from './plugincfg.js';
+import { fatal, removePidfile, shutdownCallbacks, versionText } from './runtime.js';
 import { TSDNS_VERSION } from './version.js';
+import { checkWorkers, resolveWorkers } from './workers.js';
 
 const FLAGS: FlagDef[] = [
   { name: 'conf', kind: 'string', usage: 'Corefile to load (default "Corefile")' },
@@ -29,89 +23,27 @@ const FLAGS: FlagDef[] = [
   { name: 'quiet', kind: 'bool', usage: 'Quiet mode (no initialization output)' },
   { name: 'version', kind: 'bool', usage: 'Show version' },
   { name: 'plugin.cfg', kind: 'string', usage: 'plugin.cfg listing the plugins and their order (default: the one shipped with tsdns; env TSDNS_PLUGIN_CFG)' },
+  {
+    name: 'workers',
+    kind: 'string',
+    usage: 'Processes serving on the same sockets: a number, or auto for one per CPU (cgroup limit included)',
+    default: '1',
+    check: checkWorkers,
+  },
 ];
 
-/** `linux/amd64, node20.20.2, tsdns-0.1.0` — the second version line. */
-function releaseString(): string {
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
-  return `${process.platform}/${arch}, node${process.versions.node}, tsdns-${TSDNS_VERSION}`;
-}
-
-function versionText(): string {
-  return `CoreDNS-${VERSION}\n${releaseString()}\n`;
-}
-
-/** Go's log.Fatal at start: the message on stderr, exit status 1. */
-function fatal(msg: string): never {
-  process.stderr.write(msg + '\n');
-  process.exit(1);
-}
-
-interface Loaded {
-  text: string;
-  filename: string;
-}
-
-function readStdinIfPipe(): string | undefined {
-  try {
-    // Only bigint stats and plain reads here: a regular fstat of a pipe (also done
-    // by readFileSync(0)) leaves FIFO bits in Node 20's shared stat buffer, which
-    // then breaks module resolution of the plugins imported afterwards.
-    const st = fstatSync(0, { bigint: true });
-    if (st.isCharacterDevice()) return undefined;
-    const chunks: Buffer[] = [];
-    for (;;) {
-      const b = Buffer.allocUnsafe(65536);
-      let n: number;
-      try {
-        n = readSync(0, b, 0, b.length, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        throw e;
-      }
-      if (n === 0) break;
-      chunks.push(b.subarray(0, n));
-    }
-    return decodeUtf8AsGo(Buffer.concat(chunks));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Where the Corefile comes from: -conf FILE | stdin, ./Corefile, or the built-in default. */
-function loadCorefile(conf: string | undefined, port: string): Loaded {
-  if (conf) {
-    if (conf === 'stdin') {
-      const t = readStdinIfPipe();
-      if (t !== undefined) return { text: t, filename: '/dev/stdin' };
-    } else {
-      try {
-        return { text: decodeUtf8AsGo(readFileSync(conf)), filename: conf };
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-        throw new Error(`open ${conf}: ${why}`);
-      }
-    }
-  }
-  if (existsSync('Corefile')) return { text: decodeUtf8AsGo(readFileSync('Corefile')), filename: 'Corefile' };
-  return { text: defaultCorefile(port), filename: 'Corefile' };
-}
-
-function buildInput(loaded: Loaded, registry: PluginRegistry, port: string): InstanceOptions {
-  const validDirectives = new Set(registry.names());
-  const warn = (m: string): void => log.warning(m);
-  let blocks = parseCorefile(loaded.text, { filename: loaded.filename, validDirectives, warn });
-  let filename = loaded.filename;
-  if (blocks.length === 0) {
-    filename = 'Corefile';
-    blocks = parseCorefile(defaultCorefile(port), { filename, validDirectives, warn });
-  }
-  const inspected: InspectedBlock[] = inspectServerBlocks(blocks, { defaultPort: port });
-  return { filename, blocks: inspected, registry };
+/**
+ * True in a worker of `-workers N`. The primary forks its workers with
+ * TSDNS_WORKER_SLOT set; only then is the cluster module loaded to confirm
+ * (the single process starts without it).
+ */
+async function isClusterWorker(): Promise<boolean> {
+  if (process.env.TSDNS_WORKER_SLOT === undefined) return false;
+  return (await import('node:cluster')).default.isWorker;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const isWorker = await isClusterWorker();
   let flags;
   try {
     flags = parseFlags(argv, FLAGS);
@@ -123,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (flags.rest.length > 0) fatal(`extra command line arguments: [${flags.rest.join(' ')}]`);
 
-  if (flags.bools.has('version')) {
+  if (flags.bools.has('version') && !isWorker) {
     process.stdout.write(versionText());
     process.exit(0);
   }
@@ -136,7 +68,7 @@ export async function main(argv: string[]): Promise<void> {
     fatal((e as Error).message);
   }
 
-  if (flags.bools.has('plugins')) {
+  if (flags.bools.has('plugins') && !isWorker) {
     process.stdout.write([...registry.names()].sort().map((n) => n + '\n').join('') + '\n');
     process.exit(0);
   }
@@ -147,6 +79,19 @@ export async function main(argv: string[]): Promise<void> {
   const pidfile = flags.values.get('pidfile');
 
   buildInfo.labels(VERSION, `tsdns-${TSDNS_VERSION}`, `node${process.versions.node}`).set(1);
+
+  // the modules of -workers N are loaded only when used: the single process starts as fast as before
+  if (isWorker) {
+    // a worker of `-workers N`: the primary sends the Corefile and the signals
+    const { runWorker } = await import('./worker.js');
+    runWorker({ registry, port, conf, slot: Number(process.env.TSDNS_WORKER_SLOT ?? '1') });
+    return;
+  }
+  const workers = resolveWorkers(flags.values.get('workers') ?? '1');
+  if (workers > 1) {
+    await startPrimary({ workers, registry, port, conf, quiet, pidfile });
+    return;
+  }
 
   let instance: Instance | undefined;
   let running: Loaded | undefined;
@@ -206,27 +151,34 @@ export async function main(argv: string[]): Promise<void> {
   installSignals({ current: () => instance ?? started, read, reload, pidfile });
 }
 
+/**
+ * `-workers N`: the Corefile is read and set up here first (parse, plugin
+ * setup, zone checks; nothing is started), so that a configuration error
+ * exits 1 with its FILE:LINE before any worker is forked.
+ */
+async function startPrimary(o: { workers: number; registry: PluginRegistry; port: string; conf: string | undefined; quiet: boolean; pidfile: string | undefined }): Promise<void> {
+  let loaded: Loaded;
+  let banner: string;
+  try {
+    try {
+      loaded = loadCorefile(o.conf, o.port);
+    } catch (e) {
+      throw new Error(`loading Caddyfile via flag: ${(e as Error).message}`);
+    }
+    const checked = await Instance.build(buildInput(loaded, o.registry, o.port));
+    banner = checked.banner();
+  } catch (e) {
+    fatal(e instanceof Error ? e.message : String(e));
+  }
+  const { runPrimary } = await import('./primary.js');
+  await runPrimary({ ...o, loaded, banner });
+}
+
 interface SignalState {
   current(): Instance;
   read(): Loaded;
   reload(source: Loaded): Promise<void>;
   pidfile: string | undefined;
-}
-
-function removePidfile(pidfile: string | undefined): void {
-  if (!pidfile) return;
-  try {
-    unlinkSync(pidfile);
-  } catch {
-    // already gone
-  }
-}
-
-async function shutdownCallbacks(state: SignalState, signame: string): Promise<number> {
-  const inst = state.current();
-  const errs = [...(await inst.lifecycle.runAll('shutdown')), ...(await inst.lifecycle.runAll('finalShutdown'))];
-  for (const e of errs) log.error(`${signame} shutdown: ${e instanceof Error ? e.message : String(e)}`);
-  return errs.length > 0 ? 4 : 0;
 }
 
 function installSignals(state: SignalState): void {
@@ -240,13 +192,13 @@ function installSignals(state: SignalState): void {
     }
     log.info('SIGINT: Shutting down');
     removePidfile(state.pidfile);
-    void shutdownCallbacks(state, 'SIGINT').then((code) => process.exit(code));
+    void shutdownCallbacks(state.current(), 'SIGINT').then((code) => process.exit(code));
   });
 
   process.on('SIGTERM', () => {
     log.info('SIGTERM: Shutting down servers then terminating');
     void (async () => {
-      const code = await shutdownCallbacks(state, 'SIGTERM');
+      const code = await shutdownCallbacks(state.current(), 'SIGTERM');
       removePidfile(state.pidfile);
       await state.current().stopListeners(5000);
       process.exit(code);
