@@ -11,7 +11,7 @@
 // present, to pin the server to CPU 0 and dnsperf to CPU 1.
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,7 +325,55 @@ const scenarios = [
       }
     },
   },
+  {
+    name: 'workers',
+    needs: ['whoami', 'bind'],
+    // The whoami scenario with `-workers 2`: the primary and its two workers may
+    // use CPUs 0 and 1 (not pinned to one). On a 2-core machine dnsperf, pinned
+    // to CPU 1, competes with them for the same CPUs, so this understates what
+    // two cores of its own give tsdns; compare it with whoami on a machine with
+    // more cores for the real scaling. CPU and RSS are the sums over the primary
+    // and its workers.
+    async run() {
+      const p = port();
+      const f = join(tmp, `Corefile-${p}`);
+      writeFileSync(f, `.:${p} {\n    bind 127.0.0.1\n    whoami\n}\n`);
+      const s = startProcess('0,1', process.execPath, [tsdnsBin, '-conf', f, '-quiet', '-workers', '2']);
+      try {
+        await waitAnswer(p);
+        // the first answer can come before the second worker serves
+        for (let i = 0; i < 500 && processTree(s.pid).length < 3; i++) await sleep(10);
+        await dnsperf(p, whoamiQueries, { seconds: WARMUP });
+        const pids = processTree(s.pid);
+        const ticks = () => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+        const t0 = ticks();
+        const w0 = performance.now();
+        const stopProbe = startProber(p);
+        const r = await dnsperf(p, whoamiQueries);
+        const probe = stopProbe();
+        const cpu = (ticks() - t0) / TICK / ((performance.now() - w0) / 1000);
+        return { ...r, p99: probe.p99, cpu, rss: pids.reduce((sum, pid) => sum + rssMb(pid), 0) };
+      } finally {
+        await stopProcess(s);
+      }
+    },
+  },
 ];
+
+/** A process and its children (the workers of `-workers N`), from /proc. */
+function processTree(pid) {
+  const out = [pid];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 async function reference() {
   const p = port();
