@@ -25,6 +25,7 @@ export * from './registry.js';
 export * from './server.js';
 export * from './instance.js';
 export * from './wirepatch.js';
+export * from './wirerelay.js';
 export { DnsListener, listenStream, listenError, type Listener } from './transport/dns.js';
 export { toAddress, joinHostPort } from './transport/addr.js';
 import './transport/tls.js';
