@@ -7,6 +7,9 @@
 //
 //   pnpm bench [--rounds N] [--duration SECONDS] [--only a,b] [--json FILE]
 //
+// Besides the QPS scenarios: start-up time and idle RSS (always), and RSS with
+// 100,000 cached names (`rss-100k`; alone: --only rss-100k --rounds 0).
+//
 // Needs dnsperf (Debian/Ubuntu: apt-get install dnsperf). Uses taskset, when
 // present, to pin the server to CPU 0 and dnsperf to CPU 1.
 import { spawn, spawnSync } from 'node:child_process';
@@ -408,6 +411,84 @@ async function startup() {
   return { startMs: times[2], rssIdleMb: rss };
 }
 
+/**
+ * A local upstream for the memory scenario: answers every A query with one A
+ * record (TTL 3600), its address taken from a counter, so that each name is a
+ * distinct, cacheable positive answer. Runs in this process (CPU 1).
+ */
+function startAnswerUpstream() {
+  const sock = dgram.createSocket('udp4');
+  let n = 0;
+  sock.on('message', (m, rinfo) => {
+    if (m.length < 12 || m[2] & 0x80) return;
+    // the question ends after its name and type/class
+    let off = 12;
+    while (off < m.length && m[off] !== 0) off += m[off] + 1;
+    off += 5;
+    if (off > m.length) return;
+    const r = Buffer.alloc(off + 16);
+    m.copy(r, 0, 0, off);
+    r[2] = 0x84 | (m[2] & 0x01); // QR, AA, RD copied
+    r[3] = 0x80; // RA
+    r.writeUInt16BE(1, 4);
+    r.writeUInt16BE(1, 6);
+    r.writeUInt32BE(0, 8); // no authority, no additional
+    n++;
+    // answer: pointer to the question name, A IN 3600, 10.x.y.z
+    Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]).copy(r, off);
+    sock.send(r, rinfo.port, rinfo.address);
+  });
+  return new Promise((resolve) => sock.bind(0, '127.0.0.1', () => resolve(sock)));
+}
+
+/** The value of a metric series from a /metrics page (the first line starting with `prefix`). */
+async function metricValue(url, prefix) {
+  try {
+    const text = await (await fetch(url)).text();
+    const line = text.split('\n').find((l) => l.startsWith(prefix));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+const CACHED_NAMES = 100000;
+
+/**
+ * RSS with 100,000 cached names: forward + cache (capacity 200,000, so that no
+ * shard evicts), filled with 100,000 distinct names through dnsperf from a
+ * local upstream, then the server's RSS read from /proc. The number of names
+ * actually cached is read from coredns_cache_entries (passes are repeated for
+ * names whose query was lost).
+ */
+async function cachedMemory() {
+  const names = queryFile('names-100k', Array.from({ length: CACHED_NAMES }, (_, i) => `n${i}.mem.bench.example. A`));
+  const upstream = await startAnswerUpstream();
+  const p = port();
+  const mp = port();
+  const s = await startTsdns(
+    `.:${p} {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:${mp}\n    cache 3600 {\n        success 200000\n    }\n    forward . 127.0.0.1:${upstream.address().port}\n}\n`,
+  );
+  const entries = () => metricValue(`http://127.0.0.1:${mp}/metrics`, 'coredns_cache_entries{server="dns://127.0.0.1:' + p + '",type="success"');
+  try {
+    await waitAnswer(p);
+    await sleep(500);
+    const before = rssMb(s.pid);
+    let cached = 0;
+    for (let pass = 0; pass < 4 && !(cached >= CACHED_NAMES); pass++) {
+      const [c, a] = pinned(1, 'dnsperf', ['-s', '127.0.0.1', '-p', String(p), '-d', names, '-n', '1', '-c', String(CLIENTS), '-q', '200', '-t', '2']);
+      // not spawnSync: the upstream answers from this process's event loop
+      await new Promise((resolve) => spawn(c, a, { stdio: 'ignore' }).on('exit', resolve));
+      cached = await entries();
+    }
+    await sleep(1000);
+    return { rssBeforeMb: before, rssMb: rssMb(s.pid), cachedNames: cached };
+  } finally {
+    await stopProcess(s);
+    upstream.close();
+  }
+}
+
 // ---------------------------------------------------------------- main
 const selected = scenarios.filter((s) => only.length === 0 || only.includes(s.name));
 const results = new Map(selected.map((s) => [s.name, []]));
@@ -432,6 +513,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   process.stdout.write('\n');
 }
 const start = await startup();
+const memoryNeeds = ['forward', 'cache', 'prometheus', 'bind'].filter((n) => !havePlugin(n));
+if (memoryNeeds.length && (only.length === 0 || only.includes('rss-100k'))) skipped.push(`rss-100k (needs ${memoryNeeds.join(', ')})`);
+const memory = memoryNeeds.length === 0 && (only.length === 0 || only.includes('rss-100k')) ? await cachedMemory() : undefined;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -449,7 +533,7 @@ rows.push([
   fmt(median(refs.map((r) => r.cpu * 100))) + '%',
   fmt(median(refs.map((r) => r.rss)), 1),
 ]);
-const summary = { date: new Date().toISOString(), rounds: ROUNDS, duration: DURATION, reference: refs, scenarios: {}, startup: start, skipped };
+const summary = { date: new Date().toISOString(), rounds: ROUNDS, duration: DURATION, reference: refs, scenarios: {}, startup: start, memory, skipped };
 for (const [name, rs] of results) {
   if (rs.length === 0) continue;
   const qps = rs.map((r) => r.qps);
@@ -469,6 +553,11 @@ const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log('');
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
 console.log(`\nstart to first answer: ${fmt(start.startMs)} ms (median of 5); RSS idle: ${fmt(start.rssIdleMb, 1)} MB`);
+if (memory) {
+  console.log(
+    `RSS with ${CACHED_NAMES.toLocaleString('en')} cached names: ${fmt(memory.rssMb, 1)} MB (${fmt(memory.cachedNames)} names in the cache; ${fmt(memory.rssBeforeMb, 1)} MB before filling it)`,
+  );
+}
 if (skipped.length) console.log(`not in this build: ${skipped.join('; ')}`);
 mkdirSync(dirname(jsonOut), { recursive: true });
 writeFileSync(jsonOut, JSON.stringify(summary, null, 2));
