@@ -1,15 +1,16 @@
 /**
  * Connections to one upstream, each carrying one exchange at a time (as
- * CoreDNS's persistConn): a connected UDP socket, or a TCP / TLS stream read
- * with RFC 1035 two-byte framing. An exchange sends a query that already
- * carries its ID and waits, until the read timeout, for the reply with that
- * ID; other replies are dropped. Any failure closes the connection; after a
- * success the pool may reuse it.
+ * CoreDNS's persistConn): a TCP / TLS stream read with RFC 1035 two-byte
+ * framing (pooled), or a connected UDP socket (health checks and lookups of
+ * upstream names; pooled UDP queries share sockets: see mux.ts). An exchange
+ * sends a query that already carries its ID and waits, until the read
+ * timeout, for the reply with that ID; other replies are dropped. Any failure
+ * closes the connection; after a success the pool may reuse it.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { DecodeError, decodeMessage, TRUNCATED_RESPONSE, type Msg } from '@tsdns/core';
+import { DecodeError, decodeMessage, scanReply, TRUNCATED_RESPONSE, type Msg, type WireReply } from '@tsdns/core';
 import { abortError, ERR_CACHED_CLOSED, opError, syscallText, tlsErrorText, UpstreamError } from './errors.js';
 import { joinHostPort } from './hostport.js';
 import { unwatchAbort, watchAbort, type Abortable } from './abort.js';
@@ -18,12 +19,19 @@ import { unwatchAbort, watchAbort, type Abortable } from './abort.js';
 export type ReadMode = 'strict' | 'probe';
 
 /**
- * Told about a reply before the exchange's promise resolves (the upstream:
- * restores the client's ID, records the duration, returns the connection to
- * its pool), so that no extra promise is needed per query.
+ * A reply: decoded, or (queries only) kept as the bytes received after
+ * `scanReply` found them to decode cleanly (see WireReply).
+ */
+export type Reply = Msg | WireReply;
+
+/**
+ * Told about a reply on a pooled TCP/TLS connection before the exchange's
+ * promise resolves (the upstream: restores the client's ID, records the
+ * duration, returns the connection to its pool), so that no extra promise
+ * is needed per query.
  */
 export interface ReplySink {
-  replied(conn: UdpConn | StreamConn, m: Msg, origId: number, start: number): void;
+  replied(conn: StreamConn, m: Reply, origId: number, start: number): void;
 }
 
 const EMPTY: Msg['questions'] = [];
@@ -45,6 +53,72 @@ function addrString(address: string | undefined, port: number | undefined): stri
   return joinHostPort(a, port ?? 0);
 }
 
+/** What a reply cut by the read buffer becomes (miekg): its header with TC set, its question, nothing else. */
+function truncatedReply(partial: Msg): Msg {
+  return {
+    id: partial.id,
+    type: partial.type,
+    flags: partial.flags | TRUNCATED_RESPONSE,
+    questions: partial.questions.length > 0 ? partial.questions : EMPTY,
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+}
+
+/**
+ * A UDP reply to a query, its ID already checked (already cut to the read
+ * buffer's size): the bytes (`WireReply`) when they decode cleanly, else the
+ * decoded message; a reply that overflowed the buffer becomes an empty reply
+ * with TC set; anything else that does not decode is the exchange's error.
+ */
+export function readUdpReply(data: Buffer): Reply | UpstreamError {
+  const r = scanReply(data);
+  if (r !== undefined) return r;
+  try {
+    return decodeMessage(data);
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (e instanceof DecodeError && isOverflow(text)) return truncatedReply(e.partial);
+    return new UpstreamError(text);
+  }
+}
+
+/**
+ * A UDP socket connected to host:port (bound to `localAddress` if given),
+ * and its local address for error texts. The socket never holds the process
+ * open (a pending exchange's timer does).
+ */
+export function openUdpSocket(host: string, port: number, remote: string, localAddress: string | undefined): Promise<{ sock: dgram.Socket; local: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    sock.unref();
+    const failed = (e: Error): void => {
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+      reject(opError('dial', 'udp', localAddress !== undefined ? joinHostPort(localAddress, 0) : '', remote, syscallText(e as NodeJS.ErrnoException, 'connect')));
+    };
+    sock.once('error', failed);
+    const connect = (): void => {
+      try {
+        sock.connect(port, host, onConnect);
+      } catch (e) {
+        failed(e as Error);
+      }
+    };
+    const onConnect = (): void => {
+      sock.off('error', failed);
+      const a = sock.address();
+      resolve({ sock, local: addrString(a.address, a.port) });
+    };
+    if (localAddress !== undefined) sock.bind({ address: localAddress, port: 0 }, connect);
+    else connect();
+  });
+}
+
 /** Shared state of an exchange in progress. */
 abstract class ConnBase implements Abortable {
   /** performance.now() of creation and last return to the pool. */
@@ -61,7 +135,7 @@ abstract class ConnBase implements Abortable {
   protected sink: ReplySink | undefined = undefined;
   protected origId = 0;
   protected start = 0;
-  protected resolveFn: ((m: Msg) => void) | undefined = undefined;
+  protected resolveFn: ((m: Reply) => void) | undefined = undefined;
   protected rejectFn: ((e: UpstreamError) => void) | undefined = undefined;
   protected timer: NodeJS.Timeout | undefined = undefined;
   protected signal: AbortSignal | undefined = undefined;
@@ -73,13 +147,13 @@ abstract class ConnBase implements Abortable {
     this.used = this.created;
   }
 
-  protected begin(id: number, mode: ReadMode, signal: AbortSignal | undefined, sink: ReplySink | undefined, origId: number, start: number): Promise<Msg> {
+  protected begin(id: number, mode: ReadMode, signal: AbortSignal | undefined, sink: ReplySink | undefined, origId: number, start: number): Promise<Reply> {
     this.id = id;
     this.mode = mode;
     this.sink = sink;
     this.origId = origId;
     this.start = start;
-    const p = new Promise<Msg>((resolve, reject) => {
+    const p = new Promise<Reply>((resolve, reject) => {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
@@ -103,14 +177,14 @@ abstract class ConnBase implements Abortable {
   protected abstract timedOut(): void;
 
   /** Ends the exchange with a reply; the connection stays usable. */
-  protected succeed(m: Msg): void {
+  protected succeed(m: Reply): void {
     const resolve = this.resolveFn;
     if (resolve === undefined) return;
     this.settle();
     const sink = this.sink;
     if (sink !== undefined) {
       this.sink = undefined;
-      sink.replied(this as unknown as UdpConn | StreamConn, m, this.origId, this.start);
+      sink.replied(this as unknown as StreamConn, m, this.origId, this.start); // only streams take a sink
     }
     resolve(m);
   }
@@ -145,6 +219,24 @@ abstract class ConnBase implements Abortable {
       if (!udp || this.mode === 'probe') this.fail(new UpstreamError('dns: short read'));
       return;
     }
+    if (this.mode === 'strict') {
+      if (((data[0]! << 8) | data[1]!) === this.id) {
+        if (udp) {
+          const r = readUdpReply(data);
+          if (r instanceof UpstreamError) this.fail(r);
+          else this.succeed(r);
+          return;
+        }
+        // a reply that decodes cleanly stays bytes; anything else takes the decoder's path
+        const r = scanReply(data);
+        if (r !== undefined) {
+          this.succeed(r);
+          return;
+        }
+      } else if (udp) {
+        return; // a reply to an earlier query (what the decode below concludes too)
+      }
+    }
     let m: Msg;
     try {
       m = decodeMessage(data);
@@ -154,20 +246,6 @@ abstract class ConnBase implements Abortable {
       if (this.mode === 'probe') {
         if (partial !== undefined && saneHeader(partial)) this.succeed(partial);
         else this.fail(new UpstreamError(text));
-        return;
-      }
-      if (udp && (partial === undefined || partial.id !== this.id)) return;
-      if (udp && partial !== undefined && isOverflow(text)) {
-        // the reply did not fit the buffer: an empty reply with TC set
-        this.succeed({
-          id: partial.id,
-          type: partial.type,
-          flags: partial.flags | TRUNCATED_RESPONSE,
-          questions: partial.questions.length > 0 ? partial.questions : EMPTY,
-          answers: [],
-          authorities: [],
-          additionals: [],
-        });
         return;
       }
       this.fail(new UpstreamError(text));
@@ -184,7 +262,7 @@ abstract class ConnBase implements Abortable {
   abstract close(): void;
 }
 
-/** A connected UDP socket. */
+/** A connected UDP socket carrying one exchange at a time (health checks, lookups of upstream names). */
 export class UdpConn extends ConnBase {
   readonly sock: dgram.Socket;
   private size = 512;
@@ -202,41 +280,18 @@ export class UdpConn extends ConnBase {
     this.fail(opError(write ? 'write' : 'read', 'udp', this.local, this.remote, syscallText(e as NodeJS.ErrnoException, write ? 'write' : 'read')));
   };
 
-  private constructor(sock: dgram.Socket, remote: string) {
+  private constructor(sock: dgram.Socket, remote: string, local: string) {
     super(remote);
     this.sock = sock;
-    // sockets never hold the process open; a pending exchange's timer does
-    sock.unref();
+    this.local = local;
     sock.on('message', this.onMessage);
     sock.on('error', this.onError);
   }
 
   /** Creates a socket connected to host:port (bound to `localAddress` if given). */
-  static open(host: string, port: number, remote: string, localAddress: string | undefined): Promise<UdpConn> {
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-      const conn = new UdpConn(sock, remote);
-      const failed = (e: Error): void => {
-        conn.close();
-        reject(opError('dial', 'udp', localAddress !== undefined ? joinHostPort(localAddress, 0) : '', remote, syscallText(e as NodeJS.ErrnoException, 'connect')));
-      };
-      sock.once('error', failed);
-      const connect = (): void => {
-        try {
-          sock.connect(port, host, onConnect);
-        } catch (e) {
-          failed(e as Error);
-        }
-      };
-      const onConnect = (): void => {
-        sock.off('error', failed);
-        const a = sock.address();
-        conn.local = addrString(a.address, a.port);
-        resolve(conn);
-      };
-      if (localAddress !== undefined) sock.bind({ address: localAddress, port: 0 }, connect);
-      else connect();
-    });
+  static async open(host: string, port: number, remote: string, localAddress: string | undefined): Promise<UdpConn> {
+    const { sock, local } = await openUdpSocket(host, port, remote, localAddress);
+    return new UdpConn(sock, remote, local);
   }
 
   /**
@@ -251,13 +306,10 @@ export class UdpConn extends ConnBase {
     timeoutMs: number,
     signal: AbortSignal | undefined,
     mode: ReadMode = 'strict',
-    sink?: ReplySink,
-    origId = 0,
-    start = 0,
-  ): Promise<Msg> {
+  ): Promise<Reply> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     this.size = size;
-    const p = this.begin(id, mode, signal, sink, origId, start);
+    const p = this.begin(id, mode, signal, undefined, 0, 0);
     this.armRead(timeoutMs);
     this.sock.send(wire);
     return p;
@@ -375,7 +427,7 @@ export class StreamConn extends ConnBase {
     sink?: ReplySink,
     origId = 0,
     start = 0,
-  ): Promise<Msg> {
+  ): Promise<Reply> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.dead) return Promise.reject(new UpstreamError(this.cached ? ERR_CACHED_CLOSED : 'EOF', this.cached ? 'cached-closed' : 'io'));
     this.chunks = [];

@@ -11,8 +11,12 @@ import {
   PluginError,
   RCODE,
   rcodeOf,
+  relayWire,
   Request,
+  sameQuestion,
+  scrubRequest,
   TRUNCATED_RESPONSE,
+  WireReply,
   typeCode,
   classCode,
   type Context,
@@ -26,6 +30,7 @@ import { healthcheckBrokenCount, maxConcurrentRejectCount } from './metrics.js';
 import { RandomPolicy, type Policy } from './policy.js';
 import { DEFAULT_HC_INTERVAL_MS, DEFAULT_READ_TIMEOUT_MS, Outgoing, type Proxy } from './proxy.js';
 import type { DohMethod } from './doh.js';
+import type { Reply } from './conn.js';
 import { DEFAULT_EXPIRE_MS } from './pool.js';
 
 /** Overall time a query may spend trying upstreams. */
@@ -84,6 +89,14 @@ export class Forward implements Handler {
   opts: ForwardOptions = { forceTcp: false, preferUdp: false, hcRecursionDesired: true, hcDomain: '.' };
   /** Overall time budget of one query (ms); not a Corefile option (CoreDNS's package variable). */
   timeout = DEFAULT_TIMEOUT_MS;
+  /**
+   * Write upstream replies as the bytes the server would send for them
+   * (`relayWire`) when that is exactly what the message path gives; false:
+   * always decode and `writeMsg` (tests compare the two).
+   */
+  wireReplies = true;
+  /** Replies written as bytes so far (for tests and debugging). */
+  relayed = 0;
   private concurrent = 0;
   private readonly release = (): void => {
     this.concurrent--;
@@ -171,7 +184,7 @@ export class Forward implements Handler {
 
       let forceTcp = this.opts.forceTcp;
       const preferUdp = this.opts.preferUdp;
-      let ret: Msg | undefined;
+      let ret: Reply | undefined;
       let err: UpstreamError | undefined;
       for (;;) {
         try {
@@ -182,7 +195,7 @@ export class Forward implements Handler {
           err = e instanceof UpstreamError ? e : new UpstreamError(e instanceof Error ? e.message : String(e));
         }
         if (err !== undefined && err.kind === 'cached-closed') continue; // the peer closed a reused connection
-        if (ret !== undefined && (ret.flags & TRUNCATED_RESPONSE) !== 0 && !forceTcp && preferUdp) {
+        if (ret !== undefined && !forceTcp && preferUdp && (ret.flags & TRUNCATED_RESPONSE) !== 0) {
           forceTcp = true;
           continue;
         }
@@ -203,12 +216,22 @@ export class Forward implements Handler {
         break;
       }
 
-      const m = ret!;
-      if (!matches(m, q, name)) {
+      // the reply as bytes when its question is checked on the wire, else decoded and checked as request.Match
+      let wire: WireReply | undefined;
+      let m: Msg | undefined;
+      const reply = ret!;
+      if (reply instanceof WireReply) {
+        const query = out.wireQuestion();
+        if (query !== undefined && sameQuestion(reply, query)) wire = reply;
+        else m = reply.toMsg();
+      } else {
+        m = reply;
+      }
+      if (m !== undefined && !matches(m, q, name)) {
         w.writeMsg(newRcodeReply(r, RCODE.FORMERR));
         return 0;
       }
-      const rc = rcodeOf(m);
+      const rc = wire !== undefined ? wire.rcode : rcodeOf(m!);
       if (this.failoverRcodes.length > 0 && this.failoverRcodes.includes(rc)) {
         failoverAttempts++;
         if (failoverAttempts < n) continue;
@@ -216,14 +239,40 @@ export class Forward implements Handler {
       const next = this.next;
       if (next instanceof Forward) {
         if (this.nextAlternateRcodes.includes(rc)) return nextOrFailure(this.name, next, ctx, w, r);
-        if (this.nextOnNodata && rc === RCODE.NOERROR && m.answers.length === 0) return nextOrFailure(this.name, next, ctx, w, r);
+        const noAnswer = wire !== undefined ? wire.answers === 0 : m!.answers.length === 0;
+        if (this.nextOnNodata && rc === RCODE.NOERROR && noAnswer) return nextOrFailure(this.name, next, ctx, w, r);
       }
-      w.writeMsg(m);
+      if (wire !== undefined) this.writeReply(w, wire);
+      else w.writeMsg(m!);
       return 0;
     }
 
     if (upstreamErr !== undefined) throw new PluginError(RCODE.SERVFAIL, upstreamErr.message);
     throw new PluginError(RCODE.SERVFAIL, ERR_NO_HEALTHY);
+  }
+
+  /**
+   * `w.writeMsg(reply decoded)`, as bytes when they are exactly what the
+   * server would send for the message: every writer in front passes raw
+   * bytes on like messages, the transport sends them as they are (not DoH),
+   * and the scrub would neither truncate nor compress the reply.
+   */
+  private writeReply(w: ResponseWriter, reply: WireReply): void {
+    if (this.wireReplies) {
+      const t = w.transport;
+      if (t === 'udp' || t === 'tcp' || t === 'tls') {
+        const state = scrubRequest(w);
+        if (state !== undefined) {
+          const b = relayWire(reply, state);
+          if (b !== undefined) {
+            this.relayed++;
+            w.write(b.bytes, b.len);
+            return;
+          }
+        }
+      }
+    }
+    w.writeMsg(reply.toMsg());
   }
 }
 

@@ -9,6 +9,7 @@
 import { decodeMessage, encodeMessage, RECURSION_DESIRED, type Msg } from '@tsdns/core';
 import { StreamConn, UdpConn, type TlsSettings } from './conn.js';
 import type { DohClient } from './doh.js';
+import { randomId } from './ids.js';
 import { healthcheckFailureCount, type CounterChild } from './metrics.js';
 
 /** Health-check read/write timeout. */
@@ -48,7 +49,7 @@ export class HealthChecker {
 
   private ping(): Msg {
     return {
-      id: (Math.random() * 0x10000) | 0,
+      id: randomId(),
       type: 'query',
       flags: this.recursionDesired ? RECURSION_DESIRED : 0,
       questions: [{ name: this.domain, type: 'NS', class: 'IN' }],

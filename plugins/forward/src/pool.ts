@@ -1,12 +1,15 @@
 /**
- * The connection cache of one upstream (CoreDNS's proxy.Transport): idle UDP
- * sockets and TCP/TLS connections kept per protocol, handed out oldest first
- * (source port diversity), closed when idle longer than `expire` or older
- * than `max_age`, swept every 10 s, capped by `max_idle_conns`. A dial that
- * finds nothing to reuse opens a new connection with an adaptive timeout.
+ * The connection cache of one upstream (CoreDNS's proxy.Transport): UDP
+ * sockets and TCP/TLS connections kept per protocol, handed out oldest first,
+ * closed when idle longer than `expire` or older than `max_age`, swept every
+ * 10 s, capped by `max_idle_conns`. A TCP/TLS connection carries one query at
+ * a time (taken from the cache, returned after the reply); a UDP socket
+ * carries up to MUX_MAX_INFLIGHT at once (see mux.ts). A dial that finds
+ * nothing to use opens a new connection (TCP with an adaptive timeout).
  */
 import { ERR_TRANSPORT_STOPPED, UpstreamError } from './errors.js';
-import { StreamConn, UdpConn, type TlsSettings } from './conn.js';
+import { StreamConn, type TlsSettings } from './conn.js';
+import { MUX_MAX_INFLIGHT, UdpMux } from './mux.js';
 import { connCacheHitsCount, connCacheMissesCount, type CounterChild } from './metrics.js';
 
 /** Idle connections are swept at this interval (CoreDNS's defaultExpire ticker). */
@@ -94,7 +97,11 @@ export class ConnPool {
   /** Idle connections kept per protocol; 0 = unlimited. */
   maxIdleConns = 0;
 
-  private readonly udp = new Fifo<UdpConn>();
+  /** UDP sockets, oldest first; none of them dead or retired. */
+  private muxes: UdpMux[] = [];
+  /** A UDP socket being opened: queries arriving meanwhile wait for it. */
+  private opening: Promise<UdpMux> | undefined = undefined;
+  private readonly onMuxIdle = (m: UdpMux): void => this.muxIdle(m);
   private readonly stream = new Fifo<StreamConn>();
   private avgDialTime = MAX_DIAL_TIMEOUT_MS / 2;
   private stopped = false;
@@ -139,35 +146,97 @@ export class ConnPool {
 
   private fresh(c: { used: number; created: number; dead: boolean }, now: number): boolean {
     if (c.dead) return false;
-    if (now - c.used > this.expire) return false;
+    if (now - c.used >= this.expire) return false;
     if (this.maxAge > 0 && c.created < now - this.maxAge) return false;
     return true;
   }
 
-  /** An idle UDP socket, or a new one (asynchronous). */
-  dialUdp(): Dialed<UdpConn> | Promise<Dialed<UdpConn>> {
+  /**
+   * A UDP socket for one more query: the oldest one with room (a cache hit),
+   * else a new one (a miss; queries arriving while it opens share it, as
+   * hits). A socket idle longer than `expire` or older than `max_age` takes
+   * no more queries; with `expire 0` every query has a socket of its own.
+   * A socket handed out later (the promise) holds a place for the query:
+   * send with `exchange(..., true)`.
+   */
+  dialUdp(): UdpMux | Promise<UdpMux> {
     if (this.stopped) throw new UpstreamError(ERR_TRANSPORT_STOPPED, 'stopped');
     const now = performance.now();
-    for (let c = this.udp.shift(); c !== undefined; c = this.udp.shift()) {
-      if (!this.fresh(c, now)) {
-        c.close();
+    const muxes = this.muxes;
+    for (let i = 0; i < muxes.length; i++) {
+      const m = muxes[i]!;
+      if (!m.dead && !m.retired && !this.reusable(m, now)) this.retire(m);
+      if (m.dead || m.retired) {
+        muxes.splice(i--, 1);
         continue;
       }
-      this.count('hit', 'udp');
-      return { conn: c, cached: true };
+      if (m.size < MUX_MAX_INFLIGHT) {
+        this.count('hit', 'udp');
+        return m;
+      }
+    }
+    const opening = this.opening;
+    if (opening !== undefined) {
+      // a place is held at once: the queries waiting are handed the socket before any of them sends
+      return opening.then((m) => {
+        if (!m.available) {
+          const other = this.dialUdp();
+          if (other instanceof UdpMux) other.reserve();
+          return other;
+        }
+        m.reserve();
+        this.count('hit', 'udp');
+        return m;
+      });
     }
     this.count('miss', 'udp');
     const start = performance.now();
-    return UdpConn.open(this.host, this.port, this.addr, this.localAddress).then(
-      (conn) => {
+    const p = UdpMux.open(this.host, this.port, this.addr, this.localAddress).then(
+      (m) => {
         this.onDialDone(performance.now() - start);
-        return { conn, cached: false };
+        if (this.opening === p) this.opening = undefined;
+        if (this.stopped || this.expire <= 0) {
+          m.retired = true; // closed when its query is settled
+        } else {
+          m.onIdle = this.onMuxIdle;
+          this.muxes.push(m);
+        }
+        m.reserve();
+        return m;
       },
       (e: unknown) => {
         this.onDialDone(performance.now() - start);
+        if (this.opening === p) this.opening = undefined;
         throw e;
       },
     );
+    if (this.expire > 0) this.opening = p;
+    return p;
+  }
+
+  /** Takes more queries: younger than `max_age`, and busy or idle for less than `expire`. */
+  private reusable(m: UdpMux, now: number): boolean {
+    if (this.maxAge > 0 && m.created < now - this.maxAge) return false;
+    return m.size > 0 || now - m.used < this.expire;
+  }
+
+  /** No more queries on `m`; closed now if idle, else when its last query is settled. */
+  private retire(m: UdpMux): void {
+    m.retired = true;
+    if (m.size === 0) m.close();
+  }
+
+  /** A UDP socket went idle: closed when `max_idle_conns` idle ones are kept already (or the pool is stopped). */
+  private muxIdle(m: UdpMux): void {
+    m.used = performance.now();
+    if (this.stopped) {
+      this.retire(m);
+      return;
+    }
+    if (this.maxIdleConns <= 0) return;
+    let idle = 0;
+    for (const x of this.muxes) if (x !== m && !x.dead && !x.retired && x.size === 0) idle++;
+    if (idle >= this.maxIdleConns) this.retire(m);
   }
 
   /** An idle TCP (TLS for tls:// upstreams) connection, or a new one. */
@@ -190,34 +259,44 @@ export class ConnPool {
     return { conn: c, cached: false };
   }
 
-  /** Returns a connection after a successful exchange. */
-  yield(c: UdpConn | StreamConn): void {
+  /** Returns a TCP/TLS connection after a successful exchange. */
+  yield(c: StreamConn): void {
     if (c.dead) return;
     if (this.stopped) {
       c.close();
       return;
     }
     c.used = performance.now();
-    const q: Fifo<UdpConn | StreamConn> = c instanceof UdpConn ? this.udp : this.stream;
-    if (this.maxIdleConns > 0 && q.length >= this.maxIdleConns) {
+    if (this.maxIdleConns > 0 && this.stream.length >= this.maxIdleConns) {
       c.close();
       return;
     }
-    q.push(c);
+    this.stream.push(c);
   }
 
-  /** Idle connections per protocol (for tests and debugging). */
+  /** Idle connections per protocol (for tests and debugging); a UDP socket is idle when no query is in flight on it. */
   idle(): { udp: number; tcp: number } {
-    return { udp: this.udp.length, tcp: this.stream.length };
+    let udp = 0;
+    for (const m of this.muxes) if (!m.dead && !m.retired && m.size === 0) udp++;
+    return { udp, tcp: this.stream.length };
   }
 
-  /** Closes stale idle connections (all of them with `all`). */
+  /** UDP sockets open (idle or busy), for tests and debugging. */
+  udpSockets(): number {
+    let n = 0;
+    for (const m of this.muxes) if (!m.dead) n++;
+    return n;
+  }
+
+  /** Closes stale idle connections (all of them with `all`); busy UDP sockets close when their queries are settled. */
   cleanup(all: boolean): void {
     const now = performance.now();
-    for (const q of [this.udp, this.stream] as Fifo<UdpConn | StreamConn>[]) {
-      const stale = all ? q.drain() : q.filter((c) => !c.dead && now - c.used < this.expire && !(this.maxAge > 0 && c.created < now - this.maxAge));
-      for (const c of stale) c.close();
-    }
+    this.muxes = this.muxes.filter((m) => {
+      if (!m.dead && !m.retired && (all || !this.reusable(m, now))) this.retire(m);
+      return !m.dead && !m.retired;
+    });
+    const stale = all ? this.stream.drain() : this.stream.filter((c) => this.fresh(c, now));
+    for (const c of stale) c.close();
   }
 
   /** Starts the periodic sweep (an unref'd timer). */

@@ -3,8 +3,10 @@
  * connection cache, health checker and fail count, and `connect`, which sends
  * a query and returns the reply with the client's ID.
  */
-import { decodeMessage, encodeMessage, rcodeName, rcodeOf, WireError, type Msg } from '@tsdns/core';
-import type { StreamConn, TlsSettings, UdpConn } from './conn.js';
+import { decodeMessage, encodeMessage, rcodeName, rcodeOf, plainCanonicalName, scanReply, WireError, WireReply, type Msg } from '@tsdns/core';
+import type { Reply, StreamConn, TlsSettings } from './conn.js';
+import { randomId } from './ids.js';
+import type { MuxSink, UdpMux } from './mux.js';
 import { DohClient, type DohMethod } from './doh.js';
 import { ERR_INVALID_REQUEST, UpstreamError } from './errors.js';
 import { HealthChecker, Probe, type HealthTransport } from './health.js';
@@ -33,6 +35,7 @@ export class Outgoing {
   private frame: Buffer | undefined;
   private udp: Buffer | undefined;
   private packError: string | undefined;
+  private canonical: boolean | undefined;
 
   constructor(msg: Msg, proto: 'udp' | 'tcp', size: number) {
     this.msg = msg;
@@ -66,6 +69,20 @@ export class Outgoing {
     this.framed(id);
     return this.udp!;
   }
+
+  /**
+   * The query as packed (question at offset 12), when its name is in the
+   * canonical presentation form, so that a reply's question can be compared
+   * on the wire (`sameQuestion`) as request.Match compares decoded names.
+   * Undefined otherwise, or before the query was packed.
+   */
+  wireQuestion(): Buffer | undefined {
+    if (this.canonical === undefined) {
+      const q = this.msg.questions[0];
+      this.canonical = q !== undefined && this.msg.questions.length === 1 && plainCanonicalName(q.name);
+    }
+    return this.canonical ? this.udp : undefined;
+  }
 }
 
 export interface ProxySettings {
@@ -74,7 +91,7 @@ export interface ProxySettings {
   localAddress?: string | undefined;
 }
 
-export class Proxy {
+export class Proxy implements MuxSink {
   readonly proxyName: string;
   /** `127.0.0.1:53`, `[::1]:53`: what metrics, metadata and errors show. */
   readonly addr: string;
@@ -163,22 +180,19 @@ export class Proxy {
    * Not an async function: a reused connection's exchange promise is
    * returned as is (the connection calls `replied` first).
    */
-  connect(out: Outgoing, forceTcp: boolean, preferUdp: boolean, signal?: AbortSignal): Promise<Msg> {
+  connect(out: Outgoing, forceTcp: boolean, preferUdp: boolean, signal?: AbortSignal): Promise<Reply> {
     const start = performance.now();
     if (this.protocol === 'https') return this.lookupDoH(out, signal, start);
     try {
       const proto = forceTcp ? 'tcp' : preferUdp ? 'udp' : out.proto;
-      const id = (Math.random() * 0x10000) | 0;
+      const id = randomId();
       const pool = this.pool;
       if (proto === 'udp' && pool.tls === undefined) {
-        const wire = out.datagram(id);
+        out.datagram(id); // packed first: a query that cannot be packed is the client's error
         if (this.portError !== undefined) throw new UpstreamError(`dial udp: ${this.portError}`);
-        const size = out.size > 512 ? out.size : 512;
-        const d = pool.dialUdp();
-        if (d instanceof Promise) {
-          return d.then((x) => x.conn.exchange(wire, id, size, this.readTimeout, signal, 'strict', this, out.msg.id, start));
-        }
-        return d.conn.exchange(wire, id, size, this.readTimeout, signal, 'strict', this, out.msg.id, start);
+        const m = pool.dialUdp();
+        if (m instanceof Promise) return m.then((x) => this.udpExchange(x, out, id, signal, start, true));
+        return this.udpExchange(m, out, id, signal, start, false);
       }
       const frame = out.framed(id);
       if (this.portError !== undefined) throw new UpstreamError(`dial tcp: ${this.portError}`);
@@ -188,15 +202,27 @@ export class Proxy {
     }
   }
 
-  /** A reply arrived on one of our connections: client ID back, duration, connection back to the pool. */
-  replied(conn: UdpConn | StreamConn, m: Msg, origId: number, start: number): void {
+  /** Sends the query on a UDP socket under an ID not in flight there; the read buffer is the client's size (at least 512). */
+  private udpExchange(m: UdpMux, out: Outgoing, id: number, signal: AbortSignal | undefined, start: number, reserved: boolean): Promise<Reply> {
+    const free = m.freeId(id);
+    const size = out.size > 512 ? out.size : 512;
+    return m.exchange(out.datagram(free), free, size, this.readTimeout, signal, this, out.msg.id, start, reserved);
+  }
+
+  /** A reply arrived on a UDP socket: client ID back, duration. */
+  muxReplied(m: Reply, origId: number, start: number): void {
     m.id = origId;
-    this.observe(m, start);
+    this.observe(m instanceof WireReply ? m.rcode : rcodeOf(m), start);
+  }
+
+  /** A reply arrived on a TCP/TLS connection: client ID back, duration, connection back to the pool. */
+  replied(conn: StreamConn, m: Reply, origId: number, start: number): void {
+    m.id = origId;
+    this.observe(m instanceof WireReply ? m.rcode : rcodeOf(m), start);
     this.pool.yield(conn);
   }
 
-  private observe(m: Msg, start: number): void {
-    const rc = rcodeOf(m);
+  private observe(rc: number, start: number): void {
     let h = rc < 4096 ? this.durations[rc] : undefined;
     if (h === undefined) {
       h = requestDuration.labels(this.proxyName, this.addr, rcodeName(rc) ?? String(rc));
@@ -205,7 +231,7 @@ export class Proxy {
     h.observe((performance.now() - start) / 1000);
   }
 
-  private async lookupDoH(out: Outgoing, signal: AbortSignal | undefined, start: number): Promise<Msg> {
+  private async lookupDoH(out: Outgoing, signal: AbortSignal | undefined, start: number): Promise<Reply> {
     let wire: Buffer;
     try {
       wire = out.datagram(0); // RFC 8484: ID 0
@@ -213,6 +239,12 @@ export class Proxy {
       throw new UpstreamError((e as Error).message); // CoreDNS treats it as an upstream error here
     }
     const body = await this.doh!.exchange(wire, this.dohMethod, DOH_TIMEOUT_MS, signal);
+    const r = scanReply(body);
+    if (r !== undefined) {
+      r.id = out.msg.id;
+      this.observe(r.rcode, start);
+      return r;
+    }
     let m: Msg;
     try {
       m = decodeMessage(body);
@@ -220,7 +252,7 @@ export class Proxy {
       throw new UpstreamError((e as Error).message);
     }
     m.id = out.msg.id;
-    this.observe(m, start);
+    this.observe(rcodeOf(m), start);
     return m;
   }
 }

@@ -4,8 +4,9 @@
  * `resolver` servers (A, then AAAA). Duplicates are dropped, first wins.
  */
 import { promises as dnsPromises } from 'node:dns';
-import { encodeMessage, goQuote, isDomainName, parseTransport, RECURSION_DESIRED, type Msg } from '@tsdns/core';
+import { encodeMessage, goQuote, isDomainName, parseTransport, RECURSION_DESIRED, WireReply, type Msg } from '@tsdns/core';
 import { UdpConn } from './conn.js';
+import { randomId } from './ids.js';
 import { hostPortOrFile, isIP, joinHostPort, NoNameserversError, NotAddressOrFileError, splitHostPort, splitZone } from './hostport.js';
 
 interface HostEntry {
@@ -85,11 +86,12 @@ async function systemLookup(hostname: string): Promise<string[]> {
 async function query(name: string, type: 'A' | 'AAAA', server: string): Promise<Msg> {
   const sp = splitHostPort(server);
   if ('err' in sp) throw new Error(`dial udp: ${sp.err}`);
-  const id = (Math.random() * 0x10000) | 0;
+  const id = randomId();
   const m: Msg = { id, type: 'query', flags: RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }], answers: [], authorities: [], additionals: [] };
   const c = await UdpConn.open(sp.host, Number(sp.port), server, undefined);
   try {
-    return await c.exchange(encodeMessage(m), id, 512, 2000, undefined);
+    const r = await c.exchange(encodeMessage(m), id, 512, 2000, undefined);
+    return r instanceof WireReply ? r.toMsg() : r;
   } finally {
     c.close();
   }

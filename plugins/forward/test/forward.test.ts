@@ -9,9 +9,11 @@ import {
   RCODE,
   RECURSION_AVAILABLE,
   TRUNCATED_RESPONSE,
+  encodeMessage,
   type Msg,
 } from '@tsdns/core';
 import { makeQuery, serveHandler, TestWriter } from '@tsdns/testing';
+import { Forward } from '../src/index.js';
 import { aReply, closeAll, rcodeReply, serve, setupForwards, upstream } from './helpers.js';
 
 test('forwards UDP over UDP and TCP over TCP; the reply is the upstream one with the client ID', async () => {
@@ -257,4 +259,101 @@ test('replies that are errors upstream (SERVFAIL, REFUSED) are passed on as writ
   } finally {
     await closeAll(s, up);
   }
+});
+
+/**
+ * Upstream replies as real resolvers write them (compressed), by the first
+ * label of the question: the bytes after the header and question are built
+ * here, with pointers into the question.
+ */
+function rawReply(q: Msg): Buffer {
+  const name = q.questions[0]!.name;
+  const kind = name.split('.')[0]!.toLowerCase();
+  const question = encodeMessage({ ...q, additionals: [] }).subarray(12);
+  const qEnd = 12 + question.length;
+  const suffix = 12 + question.indexOf(Buffer.from('\x07example\x03org\x00', 'latin1')); // example.org. in the question
+  const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
+  const ptr = (off: number): Buffer => u16(0xc000 | off);
+  const rr = (owner: Buffer, type: number, ttl: number, rdata: Buffer, klass = 1): Buffer =>
+    Buffer.concat([owner, u16(type), u16(klass), Buffer.from([ttl >>> 24, (ttl >> 16) & 0xff, (ttl >> 8) & 0xff, ttl & 0xff]), u16(rdata.length), rdata]);
+  const wireName = (s: string): Buffer => Buffer.concat([...s.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  const opt = (ext: number, flags: number, options: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 41, 0x10, 0, ext, 0]), u16(flags), u16(options.length), options]);
+  let flags = 0x8180;
+  const an: Buffer[] = [];
+  const ns: Buffer[] = [];
+  const ar: Buffer[] = [];
+  let qsec = question;
+  switch (kind) {
+    case 'cname': {
+      an.push(rr(ptr(12), 5, 3600, wireName('www.example.net.')));
+      const target = qEnd + 12; // www.example.net. in the CNAME's RDATA
+      an.push(rr(ptr(target), 1, 60, Buffer.from([192, 0, 2, 1])), rr(ptr(target), 1, 60, Buffer.from([192, 0, 2, 2])));
+      break;
+    }
+    case 'nx':
+      flags = 0x8183;
+      ns.push(rr(ptr(suffix), 6, 900, Buffer.concat([Buffer.from([3, 0x6e, 0x73, 0x31]), ptr(suffix), Buffer.from([5, 0x61, 0x64, 0x6d, 0x69, 0x6e]), ptr(suffix), Buffer.alloc(20, 1)])));
+      ar.push(opt(0, 0, Buffer.alloc(0)));
+      break;
+    case 'big':
+      for (let i = 0; i < 40; i++) an.push(rr(ptr(12), 1, 300, Buffer.from([10, 0, 0, i])));
+      break;
+    case 'dnssec':
+      an.push(rr(ptr(12), 1, 300, Buffer.from([192, 0, 2, 9])));
+      an.push(rr(ptr(12), 46, 300, Buffer.concat([Buffer.from([0, 1, 13, 3, 0, 0, 1, 44, 0x65, 0, 0, 0, 0x64, 0, 0, 0, 0x30, 0x39]), wireName('example.org.'), Buffer.alloc(64, 7)])));
+      ar.push(opt(0, 0x8000, Buffer.from([0, 15, 0, 2, 0, 3]))); // DO, an extended error (stale answer)
+      break;
+    case 'badvers':
+      ar.push(opt(1, 0, Buffer.alloc(0)));
+      break;
+    case 'upper':
+      qsec = Buffer.from(question);
+      for (let i = 0; i < qsec.length - 4; i++) if (qsec[i]! >= 0x61 && qsec[i]! <= 0x7a) qsec[i] = qsec[i]! - 0x20;
+      an.push(rr(ptr(12), 1, 300, Buffer.from([192, 0, 2, 4])));
+      break;
+    case 'trailing':
+      an.push(rr(ptr(12), 16, 300, Buffer.from('\x05hello\x05world', 'latin1')));
+      ar.push(Buffer.from('junk')); // not a record: the header does not count it
+      break;
+    default:
+      an.push(rr(ptr(12), 1, 300, Buffer.from([192, 0, 2, 1])));
+  }
+  const extra = kind === 'trailing' ? 0 : ar.length;
+  const header = Buffer.concat([u16(q.id), u16(flags), u16(1), u16(an.length), u16(ns.length), u16(extra)]);
+  return Buffer.concat([header, qsec, ...an, ...ns, ...ar]);
+}
+
+test('replies relayed as bytes are byte for byte what the message path sends (compressed, EDNS, DO, truncated, odd)', async () => {
+  const up = await upstream((q) => rawReply(q));
+  const s = await serve(`.:0 {\n  forward . ${up.address}\n}`);
+  const f = s.instance.configs[0]!.handlers.find((h): h is Forward => h instanceof Forward)!;
+  const clients = [
+    { label: 'udp', opts: {} },
+    { label: 'udp+edns+do', opts: { edns: { udpPayloadSize: 1232, do: true } } },
+    { label: 'udp+edns4096', opts: { edns: { udpPayloadSize: 4096 } } },
+    { label: 'tcp+edns+cookie', opts: { edns: { udpPayloadSize: 4096, options: [{ code: 10, data: Buffer.from('0011223344556677', 'hex') }] } }, tcp: true },
+  ];
+  const relayedBy = new Map<string, number>();
+  try {
+    for (const kind of ['plain', 'cname', 'nx', 'big', 'dnssec', 'badvers', 'upper', 'trailing']) {
+      for (const c of clients) {
+        const q = makeQuery(`${kind}.host.example.org`, 'A', { id: 0x4321, ...c.opts });
+        f.wireReplies = true;
+        const before = f.relayed;
+        const wire = await s.send(q, { tcp: c.tcp === true });
+        relayedBy.set(`${kind} ${c.label}`, f.relayed - before);
+        f.wireReplies = false;
+        const msg = await s.send(q, { tcp: c.tcp === true });
+        assert.equal(f.relayed, before + (relayedBy.get(`${kind} ${c.label}`) ?? 0), 'the message path relays nothing');
+        assert.equal(wire.raw.toString('hex'), msg.raw.toString('hex'), `${kind} over ${c.label}`);
+        assert.equal(wire.id, 0x4321);
+      }
+    }
+  } finally {
+    await closeAll(s, up);
+  }
+  const relayed = [...relayedBy].filter(([, n]) => n === 1).map(([k]) => k);
+  // relayed where the bytes are the server's own; messages where the scrub truncates or compresses, or for extended rcodes
+  for (const kind of ['plain', 'cname', 'nx', 'dnssec', 'upper', 'trailing']) for (const c of clients) assert.ok(relayed.includes(`${kind} ${c.label}`), `${kind} ${c.label} relayed`);
+  assert.deepEqual(relayed.filter((k) => k.startsWith('big') || k.startsWith('badvers')), ['big tcp+edns+cookie']);
 });
