@@ -100,8 +100,8 @@ function writeWire(w: ResponseWriter, r: Msg, state: Request): boolean {
   b[11] = opt === undefined ? 2 : 3;
   let o = writePlainName(b, 12, q.name);
   o = typeClass(b, o, type, klass);
-  // the address record
-  o = writePlainName(b, o, q.name);
+  // the address record (the name once more: copied from the question)
+  o = copyName(b, o, nameLen);
   o = typeClass(b, o, ip.length === 4 ? 1 : 28, klass);
   o = ttlZero(b, o);
   b[o] = 0;
@@ -114,7 +114,7 @@ function writeWire(w: ResponseWriter, r: Msg, state: Request): boolean {
   b[o + 2] = proto.charCodeAt(0);
   b[o + 3] = proto.charCodeAt(1);
   b[o + 4] = proto.charCodeAt(2);
-  o = writePlainName(b, o + 5, q.name);
+  o = copyName(b, o + 5, nameLen);
   o = typeClass(b, o, 33, klass);
   o = ttlZero(b, o);
   const port = remote.port & 0xffff;
@@ -133,6 +133,12 @@ function writeWire(w: ResponseWriter, r: Msg, state: Request): boolean {
   // `len`: what recorders count for the message, before the scrub's OPT echo
   w.write(b, len);
   return true;
+}
+
+/** Copies the question's name (at offset 12, `n` octets) to `o`; returns the offset after it. */
+function copyName(b: Buffer, o: number, n: number): number {
+  for (let i = 0; i < n; i++) b[o + i] = b[12 + i]!;
+  return o + n;
 }
 
 function typeClass(b: Buffer, o: number, type: number, klass: number): number {
