@@ -11,15 +11,128 @@
  * and no label hashing. `ZoneMetrics` bundles the children of one
  * (server, zone, view) and is what `report()` and the prometheus plugin use.
  */
-import client from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as client from 'prom-client';
 import { getOpt } from './msg.js';
 import type { Request } from './request.js';
 import { DNSSEC_OK, rcodeToString, typeCode, typeToString } from './wire/constants.js';
 
-/** The process-wide registry; the `prometheus` plugin serves it. */
-export const registry: client.Registry = new client.Registry();
+// ---------------------------------------------------------------------------
+// prom-client, loaded on first use
+//
+// Loading prom-client (and the tracing API it pulls in) takes tens of
+// milliseconds at start. Core's own metrics do not need it to count, only to
+// be exposed, so it is loaded when something really uses it: a metric of its
+// own kind, or the registry for more than registering and looking up metrics
+// (serving /metrics, collecting the process metrics).
 
-export { client as promClient };
+type PromClient = typeof client;
+let clientModule: PromClient | undefined;
+
+function loadClient(): PromClient {
+  return (clientModule ??= createRequire(import.meta.url)('prom-client') as PromClient);
+}
+
+/** True once prom-client was loaded. */
+export function promClientLoaded(): boolean {
+  return clientModule !== undefined;
+}
+
+/**
+ * prom-client's module, loaded on first property access
+ * (`new promClient.Gauge(...)`, `promClient.collectDefaultMetrics(...)`); its
+ * types as `promClient.Registry`, `promClient.Gauge<L>`, ...
+ */
+export const promClient: PromClient = new Proxy({} as PromClient, {
+  get: (_t, p) => Reflect.get(loadClient(), p) as unknown,
+  has: (_t, p) => Reflect.has(loadClient(), p),
+  ownKeys: () => Reflect.ownKeys(loadClient()),
+  getOwnPropertyDescriptor: (_t, p) => {
+    const d = Reflect.getOwnPropertyDescriptor(loadClient(), p);
+    return d === undefined ? undefined : { ...d, configurable: true };
+  },
+});
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace promClient {
+  type Registry<T extends client.RegistryContentType = client.PrometheusContentType> = client.Registry<T>;
+  type AggregatorRegistry<T extends client.RegistryContentType = client.PrometheusContentType> = client.AggregatorRegistry<T>;
+  type Metric<T extends string = string> = client.Metric<T>;
+  type MetricObject = client.MetricObject;
+  type MetricObjectWithValues<T extends client.MetricValue<string>> = client.MetricObjectWithValues<T>;
+  type MetricValue<T extends string> = client.MetricValue<T>;
+  type MetricType = client.MetricType;
+  type Aggregator = client.Aggregator;
+  type LabelValues<T extends string> = client.LabelValues<T>;
+  type Counter<T extends string = string> = client.Counter<T>;
+  type Gauge<T extends string = string> = client.Gauge<T>;
+  type Histogram<T extends string = string> = client.Histogram<T>;
+  type Summary<T extends string = string> = client.Summary<T>;
+  type CounterConfiguration<T extends string> = client.CounterConfiguration<T>;
+  type GaugeConfiguration<T extends string> = client.GaugeConfiguration<T>;
+  type HistogramConfiguration<T extends string> = client.HistogramConfiguration<T>;
+  type SummaryConfiguration<T extends string> = client.SummaryConfiguration<T>;
+  type RegistryContentType = client.RegistryContentType;
+  type PrometheusContentType = client.PrometheusContentType;
+  type OpenMetricsContentType = client.OpenMetricsContentType;
+  type DefaultMetricsCollectorConfiguration<T extends client.RegistryContentType> = client.DefaultMetricsCollectorConfiguration<T>;
+}
+
+/** Metrics registered on the shared registry before prom-client was loaded, in registration order. */
+const pending = new Map<string, client.Metric>();
+let sharedReal: client.Registry | undefined;
+
+/** The shared registry as a prom-client Registry (loading prom-client), with every metric registered so far. */
+function realRegistry(): client.Registry {
+  if (sharedReal === undefined) {
+    const r = new (loadClient().Registry)();
+    for (const m of pending.values()) r.registerMetric(m);
+    pending.clear();
+    sharedReal = r;
+  }
+  return sharedReal;
+}
+
+/** What the shared registry does without prom-client: prom-client's own semantics for these three. */
+const early = {
+  registerMetric(metric: client.Metric): void {
+    if (sharedReal !== undefined) return sharedReal.registerMetric(metric);
+    // every metric has its name as a property (prom-client's typings leave it out)
+    const name = (metric as unknown as { name: string }).name;
+    const cur = pending.get(name);
+    if (cur !== undefined && cur !== metric) throw new Error(`A metric with the name ${name} has already been registered.`);
+    pending.set(name, metric);
+  },
+  getSingleMetric(name: string): client.Metric | undefined {
+    return sharedReal !== undefined ? sharedReal.getSingleMetric(name) : pending.get(name);
+  },
+  removeSingleMetric(name: string): void {
+    if (sharedReal !== undefined) sharedReal.removeSingleMetric(name);
+    else pending.delete(name);
+  },
+};
+const earlyNames = new Set<string | symbol>(Object.keys(early));
+const boundMethods = new Map<unknown, unknown>();
+
+/**
+ * The process-wide registry; the `prometheus` plugin serves it. A prom-client
+ * Registry in every respect; prom-client itself is loaded the first time it
+ * is used for anything but registering, looking up or removing a metric.
+ */
+export const registry: client.Registry = new Proxy({} as client.Registry, {
+  get(_t, p) {
+    if (earlyNames.has(p)) return early[p as keyof typeof early];
+    const r = realRegistry();
+    const v = Reflect.get(r, p, r) as unknown;
+    if (typeof v !== 'function') return v;
+    let b = boundMethods.get(v);
+    if (b === undefined) boundMethods.set(v, (b = (v as (...a: unknown[]) => unknown).bind(r)));
+    return b;
+  },
+  set: (_t, p, v) => Reflect.set(realRegistry(), p, v),
+  has: (_t, p) => earlyNames.has(p) || Reflect.has(realRegistry(), p),
+  getPrototypeOf: () => Reflect.getPrototypeOf(realRegistry()),
+});
 
 /** 0.00025 × 2ⁿ, 16 buckets (CoreDNS's `plugin.TimeBuckets`). */
 export const TIME_BUCKETS: readonly number[] = Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i);
@@ -300,20 +413,68 @@ export class HistogramVec extends Vec<HistogramChild> {
   }
 }
 
+/** One label set of a GaugeVec. */
+export class GaugeChild extends Child {
+  private readonly vec: GaugeVec;
+  value = 0;
+  constructor(vec: GaugeVec, labelValues: readonly string[], key: string) {
+    super(labelValues, key);
+    this.vec = vec;
+  }
+  set(v: number): void {
+    if (typeof v !== 'number') throw new TypeError(`Value is not a valid number: ${String(v)}`);
+    if (!this.attached) this.revive();
+    this.value = v;
+  }
+  inc(n = 1): void {
+    this.set(this.value + n);
+  }
+  dec(n = 1): void {
+    this.set(this.value - n);
+  }
+  /** @internal */
+  revive(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.value = 0;
+    this.vec.reattach(this);
+  }
+}
+
+/** A gauge family (CoreDNS's GaugeVec). */
+export class GaugeVec extends Vec<GaugeChild> {
+  readonly type = 'gauge' as const;
+  constructor(opts: VecOptions) {
+    super(opts);
+    registerAll(this, this.name, opts.registers);
+    if (this.labelNames.length === 0) this.child([]);
+  }
+  protected create(values: readonly string[], key: string): GaugeChild {
+    return new GaugeChild(this, values, key);
+  }
+  /** Sets the label-less series (only for families without labels). */
+  set(v: number): void {
+    this.child([]).set(v);
+  }
+  get(): Promise<MetricFamilySnapshot> {
+    const values: MetricSample[] = [];
+    for (const c of this.children.values()) values.push({ value: c.value, labels: this.labelsOf(c) });
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Core metrics (namespace coredns)
 
-export const buildInfo = new client.Gauge({
+export const buildInfo = new GaugeVec({
   name: 'coredns_build_info',
   help: "A metric with a constant '1' value labeled by version, revision, and goversion from which CoreDNS was built.",
-  labelNames: ['version', 'revision', 'goversion'] as const,
-  registers: [registry],
+  labelNames: ['version', 'revision', 'goversion'],
 });
 
-export const panicsTotal = new client.Counter({
+export const panicsTotal = new CounterVec({
   name: 'coredns_panics_total',
   help: 'A metrics that counts the number of panics.',
-  registers: [registry],
 });
 
 export const requestCount = new CounterVec({
@@ -355,18 +516,16 @@ export const responseRcode = new CounterVec({
   labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'],
 });
 
-export const pluginEnabled = new client.Gauge({
+export const pluginEnabled = new GaugeVec({
   name: 'coredns_plugin_enabled',
   help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.',
-  labelNames: ['server', 'zone', 'view', 'name'] as const,
-  registers: [registry],
+  labelNames: ['server', 'zone', 'view', 'name'],
 });
 
-export const httpsResponsesCount = new client.Counter({
+export const httpsResponsesCount = new CounterVec({
   name: 'coredns_dns_https_responses_total',
   help: 'Counter of DoH responses per server and http status code.',
-  labelNames: ['server', 'status'] as const,
-  registers: [registry],
+  labelNames: ['server', 'status'],
 });
 
 /** Zone label for queries the server answered without a plugin chain. */
