@@ -4,8 +4,8 @@
  * name scope contains the query name.
  */
 import {
-  afterNext,
   clientWrite,
+  isPromise,
   isSubDomain,
   log,
   messageLen,
@@ -96,18 +96,32 @@ export class Logger implements Handler {
       if (!isSubDomain(cr.rule.nameScope, name)) continue;
       const rec = new Recorder(w);
       const start = this.clock();
-      return afterNext(
-        () => nextOrFailure(this.name, this.next, ctx, rec, r),
-        (rc, err) => {
-          // a non-PluginError exception is a panic: it unwinds without a log line, as in CoreDNS
-          if (err !== undefined && !(err instanceof PluginError)) throw err;
-          this.logQuery(cr, ctx, state, r, rec, rc, start);
-          if (err !== undefined) throw err;
-          return rc;
-        },
-      );
+      // no closures on the way through a synchronous chain
+      let res: number | Promise<number>;
+      try {
+        res = nextOrFailure(this.name, this.next, ctx, rec, r);
+      } catch (e) {
+        this.failed(e, cr, ctx, state, r, rec, start);
+      }
+      if (isPromise(res)) {
+        return res.then(
+          (rc) => {
+            this.logQuery(cr, ctx, state, r, rec, rc, start);
+            return rc;
+          },
+          (e: unknown) => this.failed(e, cr, ctx, state, r, rec, start),
+        );
+      }
+      this.logQuery(cr, ctx, state, r, rec, res, start);
+      return res;
     }
     return nextOrFailure(this.name, this.next, ctx, w, r);
+  }
+
+  /** The chain threw: a returned error (PluginError) is logged with its rcode; a panic unwinds without a line, as in CoreDNS. */
+  private failed(e: unknown, cr: CompiledRule, ctx: Context, state: Request, r: Msg, rec: Recorder, start: number): never {
+    if (e instanceof PluginError) this.logQuery(cr, ctx, state, r, rec, e.rcode, start);
+    throw e;
   }
 
   private logQuery(cr: CompiledRule, ctx: Context, state: Request, r: Msg, rec: Recorder, rc: number, start: number): void {
