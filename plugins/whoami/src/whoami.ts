@@ -65,7 +65,8 @@ export class Whoami implements Handler {
  */
 function writeWire(w: ResponseWriter, r: Msg, state: Request): boolean {
   const q = r.questions[0];
-  if (q === undefined) return false;
+  // DoH decodes raw replies to re-encode them: a message is quicker there
+  if (q === undefined || w.transport === 'https') return false;
   const nameLen = plainNameLength(q.name);
   // the SRV owner is the name with a 4-character label in front
   if (nameLen < 0 || q.name.length + 5 > 254) return false;

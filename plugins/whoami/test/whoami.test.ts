@@ -131,6 +131,8 @@ test('whoami replies it cannot write as bytes go as messages, with the same resu
     // over the client's EDNS buffer size
     [long(200), { bufsize: 600 }, { remote: '[2001:db8::1]:53' }],
   ];
+  // DNS over HTTPS: messages
+  cases.push(['example.org.', { edns: true }, { proto: 'tcp', transport: 'https' }]);
   for (const [name, opts, w] of cases) {
     const out = await same(makeQuery(name, 'A', { id: 7, ...opts }), w);
     assert.equal(out.kind, 'send', name);
