@@ -12,7 +12,7 @@ import {
   RCODE,
   rcodeOf,
   relayWire,
-  Request,
+  getOpt,
   sameQuestion,
   scrubRequest,
   TRUNCATED_RESPONSE,
@@ -159,14 +159,16 @@ export class Forward implements Handler {
     const deadline = performance.now() + this.timeout;
     const maxAttempts = this.maxConnectAttemptsSet ? this.maxConnectAttempts : DEFAULT_CONNECT_ATTEMPTS_PER_UPSTREAM * list.length;
     const signal = ctx.signal;
-    const out = new Outgoing(r, w.proto, new Request(r, w).size());
+    const out = new Outgoing(r, w.proto, clientSize(r, w.proto));
     let attempts = 0;
     let fails = 0;
     let failoverAttempts = 0;
     let i = 0;
     let upstreamErr: UpstreamError | undefined;
+    let first = true; // the deadline has not passed yet: no clock read
 
-    while (performance.now() < deadline && !signal.aborted && (maxAttempts === 0 || attempts < maxAttempts)) {
+    while ((first || performance.now() < deadline) && !signal.aborted && (maxAttempts === 0 || attempts < maxAttempts)) {
+      first = false;
       if (i >= list.length) {
         i = 0;
         fails = 0;
@@ -274,6 +276,13 @@ export class Forward implements Handler {
     }
     w.writeMsg(reply.toMsg());
   }
+}
+
+/** The client's reply size (CoreDNS's `state.Size()`): 65535 over TCP, else its EDNS size, at least 512. */
+function clientSize(r: Msg, proto: 'udp' | 'tcp'): number {
+  if (proto === 'tcp') return 65535;
+  const o = getOpt(r);
+  return o !== undefined && o.udpPayloadSize > 512 ? o.udpPayloadSize : 512;
 }
 
 /** request.Match: one question, QR set, same name (case-insensitive), type and class. */

@@ -32,7 +32,8 @@ export const MUX_MAX_SET_ASIDE = 1024;
 
 /** Told about a reply before the exchange's promise resolves (the upstream: client ID, duration). */
 export interface MuxSink {
-  muxReplied(m: Reply, origId: number, start: number): void;
+  /** `now`: performance.now() when the reply was read. */
+  muxReplied(m: Reply, origId: number, start: number, now: number): void;
 }
 
 /** One exchange in flight; also its node in the socket's deadline list. */
@@ -225,8 +226,9 @@ export class UdpMux {
 
   private succeed(p: Pending, m: Reply): void {
     if (!this.settle(p)) return;
-    this.used = performance.now();
-    p.sink.muxReplied(m, p.origId, p.start);
+    const now = performance.now();
+    this.used = now;
+    p.sink.muxReplied(m, p.origId, p.start, now);
     p.resolve(m);
   }
 

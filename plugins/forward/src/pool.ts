@@ -161,11 +161,11 @@ export class ConnPool {
    */
   dialUdp(): UdpMux | Promise<UdpMux> {
     if (this.stopped) throw new UpstreamError(ERR_TRANSPORT_STOPPED, 'stopped');
-    const now = performance.now();
     const muxes = this.muxes;
     for (let i = 0; i < muxes.length; i++) {
       const m = muxes[i]!;
-      if (!m.dead && !m.retired && !this.reusable(m, now)) this.retire(m);
+      // (a busy socket is reusable unless max_age applies: no clock read then)
+      if (!m.dead && !m.retired && (m.size === 0 || this.maxAge > 0) && !this.reusable(m, performance.now())) this.retire(m);
       if (m.dead || m.retired) {
         muxes.splice(i--, 1);
         continue;

@@ -210,9 +210,9 @@ export class Proxy implements MuxSink {
   }
 
   /** A reply arrived on a UDP socket: client ID back, duration. */
-  muxReplied(m: Reply, origId: number, start: number): void {
+  muxReplied(m: Reply, origId: number, start: number, now: number): void {
     m.id = origId;
-    this.observe(m instanceof WireReply ? m.rcode : rcodeOf(m), start);
+    this.observe(m instanceof WireReply ? m.rcode : rcodeOf(m), start, now);
   }
 
   /** A reply arrived on a TCP/TLS connection: client ID back, duration, connection back to the pool. */
@@ -222,13 +222,13 @@ export class Proxy implements MuxSink {
     this.pool.yield(conn);
   }
 
-  private observe(rc: number, start: number): void {
+  private observe(rc: number, start: number, now = performance.now()): void {
     let h = rc < 4096 ? this.durations[rc] : undefined;
     if (h === undefined) {
       h = requestDuration.labels(this.proxyName, this.addr, rcodeName(rc) ?? String(rc));
       if (rc < 4096) this.durations[rc] = h;
     }
-    h.observe((performance.now() - start) / 1000);
+    h.observe((now - start) / 1000);
   }
 
   private async lookupDoH(out: Outgoing, signal: AbortSignal | undefined, start: number): Promise<Reply> {
