@@ -13,8 +13,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import client from 'prom-client';
-import { registry } from './metrics.js';
+import { promClient as client, registry } from './metrics.js';
 
 /** Takes over `listenHttp(server, addr)`: resolves with the address clients reach, or throws Go's listen error. */
 export type HttpListenHook = (server: HttpServer, addr: string) => Promise<AddressInfo>;
