@@ -1,6 +1,8 @@
 /**
- * Micro-benchmark (not a test; runs only with `--bench`):
- *   node plugins/forward/dist/test/bench.js --bench [--n 100000] [--rounds 3]
+ * Micro-benchmark (not a test; runs only with `--bench` or `--inproc`):
+ *   node plugins/forward/dist/test/bench.js --bench [--n 100000] [--rounds 3] [--floor] [--only LABEL]
+ *   node plugins/forward/dist/test/bench.js --inproc [--n 200000] [--rounds 5] [--edns]
+ * `--inproc` measures forward's JavaScript alone (see inprocMain); `--bench`:
  * CPU µs per query spent by a forwarding tsdns (this process, real loopback
  * sockets) while a child process plays both the client (K queries
  * outstanding over UDP or TCP) and the upstream (a raw responder: the
@@ -10,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { encodeMessage, type Msg } from '@tsdns/core';
+import { encodeMessage, toAddress, type ConnWriter, type Msg } from '@tsdns/core';
 import { serve, plugins } from './helpers.js';
 import { Forward } from '../src/index.js';
 
@@ -224,5 +226,85 @@ async function parentMain(): Promise<void> {
   await floor.close();
 }
 
+// ------------------------------------------------------------------ in-process: no sockets
+/**
+ * `--inproc`: forward's JavaScript alone. The server is driven with raw
+ * queries (as the UDP listener does) and a writer that drops the reply; the
+ * upstream socket's `send` is replaced by an echo answered in a microtask,
+ * fed to the socket's reply handler. Prints µs per query for forward and for
+ * whoami in the same harness.
+ */
+async function inprocMain(): Promise<void> {
+  const n = Number(opt('n', '200000'));
+  const rounds = Number(opt('rounds', '5'));
+  const k = 50; // under the 64 queries a socket takes: one (patched) socket serves them all
+  const enc = encodeMessage;
+  const local = toAddress('127.0.0.1', 53);
+  const remote = toAddress('127.0.0.1', 40000);
+  let sink = 0;
+  const writer = {
+    transport: 'udp' as const,
+    proto: 'udp' as const,
+    remote,
+    local,
+    send(m: Msg, compress: boolean): void {
+      sink += enc(m, compress).length;
+    },
+    writeMsg(m: Msg): void {
+      this.send(m, false);
+    },
+    write(wire: Uint8Array): void {
+      sink += wire.length;
+    },
+  };
+  const queries: Buffer[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const m: Msg = { id: i, type: 'query', flags: 0x0100, questions: [{ name: `host-${i}.bench.example.`, type: 'A', class: 'IN' }], answers: [], authorities: [], additionals: [] };
+    if (args.includes('--edns')) m.additionals.push({ name: '.', type: 'OPT', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, options: [] });
+    queries.push(enc(m));
+  }
+  const results: string[] = [];
+  for (const [label, corefile] of [
+    ['forward', `.:0 {\n    forward . 127.0.0.1:9\n}\n`],
+    ['whoami', `.:0 {\n    whoami\n}\n`],
+  ] as const) {
+    const srv = await serve(corefile);
+    const server = srv.instance.servers[0]!;
+    const fwd = srv.instance.configs[0]!.handlers.find((h): h is Forward => h instanceof Forward);
+    if (fwd !== undefined) {
+      const pool = fwd.proxies[0]!.pool;
+      const m = await pool.dialUdp();
+      const mux = m as unknown as { sock: { send(b: Uint8Array): void }; receive(b: Buffer): void; reserved: number };
+      mux.reserved = 0;
+      mux.sock.send = (b: Uint8Array): void => {
+        const r = Buffer.from(b);
+        r[2]! |= 0x84;
+        queueMicrotask(() => mux.receive(r));
+      };
+    }
+    const once = async (count: number): Promise<number> => {
+      const c0 = process.cpuUsage();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const p = server.serve(Buffer.from(queries[i % 1000]!), writer as ConnWriter);
+        if (p !== undefined) pending.push(p);
+        if (pending.length >= k) await Promise.all(pending.splice(0));
+      }
+      await Promise.all(pending);
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / count;
+    };
+    await once(Math.min(n, 50000));
+    const r: number[] = [];
+    for (let i = 0; i < rounds; i++) r.push(await once(n));
+    r.sort((a, b) => a - b);
+    results.push(`${label.padEnd(10)} ${r[Math.floor(r.length / 2)]!.toFixed(3)} µs/query (min ${r[0]!.toFixed(3)}; in-process, no sockets)`);
+    await srv.close();
+  }
+  for (const l of results) console.log(l);
+  if (sink < 0) console.log(sink);
+}
+
 if (args.includes('--load')) childMain();
+else if (args.includes('--inproc')) await inprocMain();
 else if (args.includes('--bench')) await parentMain();
