@@ -109,12 +109,17 @@ export function openUdpSocket(host: string, port: number, remote: string, localA
         failed(e as Error);
       }
     };
-    const onConnect = (): void => {
+    // connect reports its own failure (network unreachable, ...) to this callback, not as 'error'
+    const onConnect = (e?: Error): void => {
+      if (e) {
+        failed(e);
+        return;
+      }
       sock.off('error', failed);
       const a = sock.address();
       resolve({ sock, local: addrString(a.address, a.port) });
     };
-    if (localAddress !== undefined) sock.bind({ address: localAddress, port: 0 }, connect);
+    if (localAddress !== undefined) sock.bind({ address: localAddress, port: 0, exclusive: true }, connect); // exclusive: a socket of its own in a -workers process, not the primary's
     else connect();
   });
 }
@@ -311,7 +316,11 @@ export class UdpConn extends ConnBase {
     this.size = size;
     const p = this.begin(id, mode, signal, undefined, 0, 0);
     this.armRead(timeoutMs);
-    this.sock.send(wire);
+    try {
+      this.sock.send(wire);
+    } catch (e) {
+      this.onError(Object.assign(e as NodeJS.ErrnoException, { syscall: 'send' }));
+    }
     return p;
   }
 

@@ -162,7 +162,11 @@ export class UdpMux {
     this.link(p);
     if (signal !== undefined) watchAbort(signal, p);
     this.used = start;
-    this.sock.send(wire);
+    try {
+      this.sock.send(wire);
+    } catch (e) {
+      this.onError(Object.assign(e as NodeJS.ErrnoException, { syscall: 'send' }));
+    }
     return promise;
   }
 

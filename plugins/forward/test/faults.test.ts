@@ -310,3 +310,20 @@ test('two dead upstreams: the client still gets SERVFAIL within the deadline', a
     await closeAll(s, a, b);
   }
 });
+
+test('an upstream the socket cannot connect to: the dial error, SERVFAIL, and health checks that fail quietly', async () => {
+  // connect(2) to the broadcast address fails (EACCES without SO_BROADCAST) on any
+  // machine, as connect fails with ENETUNREACH where no route leads to the upstream
+  const f = await forward(`forward . 255.255.255.255 {\n read_timeout 100ms\n health_check 100ms\n}`);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await serveHandler(f, makeQuery('example.org'), { writer: new TestWriter() });
+      assert.equal(res.rcode, RCODE.SERVFAIL);
+      assert.equal((res.error as Error).message, 'dial udp 255.255.255.255:53: connect: permission denied');
+    }
+    // the health checks the failures started run (and fail) while nothing waits for them
+    await sleep(400);
+  } finally {
+    f.onShutdown();
+  }
+});
