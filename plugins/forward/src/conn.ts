@@ -85,6 +85,19 @@ export function readUdpReply(data: Buffer): Reply | UpstreamError {
 }
 
 /**
+ * Sends on a connected UDP socket without a completion callback (it would
+ * cost one per query); a send that fails at once (a socket that is closed or
+ * could not connect) reaches `onError` as a send error, as later ones do.
+ */
+export function sendDatagram(sock: dgram.Socket, wire: Uint8Array, onError: (e: Error) => void): void {
+  try {
+    sock.send(wire);
+  } catch (e) {
+    onError(Object.assign(e as NodeJS.ErrnoException, { syscall: 'send' }));
+  }
+}
+
+/**
  * A UDP socket connected to host:port (bound to `localAddress` if given),
  * and its local address for error texts. The socket never holds the process
  * open (a pending exchange's timer does).
@@ -316,11 +329,7 @@ export class UdpConn extends ConnBase {
     this.size = size;
     const p = this.begin(id, mode, signal, undefined, 0, 0);
     this.armRead(timeoutMs);
-    try {
-      this.sock.send(wire);
-    } catch (e) {
-      this.onError(Object.assign(e as NodeJS.ErrnoException, { syscall: 'send' }));
-    }
+    sendDatagram(this.sock, wire, this.onError);
     return p;
   }
 

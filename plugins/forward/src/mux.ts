@@ -12,7 +12,7 @@
 import type dgram from 'node:dgram';
 import { abortError, opError, syscallText, UpstreamError } from './errors.js';
 import { unwatchAbort, watchAbort, type Abortable } from './abort.js';
-import { openUdpSocket, readUdpReply, type Reply } from './conn.js';
+import { openUdpSocket, readUdpReply, sendDatagram, type Reply } from './conn.js';
 import { randomId } from './ids.js';
 
 /**
@@ -162,11 +162,7 @@ export class UdpMux {
     this.link(p);
     if (signal !== undefined) watchAbort(signal, p);
     this.used = start;
-    try {
-      this.sock.send(wire);
-    } catch (e) {
-      this.onError(Object.assign(e as NodeJS.ErrnoException, { syscall: 'send' }));
-    }
+    sendDatagram(this.sock, wire, this.onError);
     return promise;
   }
 
