@@ -35,6 +35,14 @@ if (selected.length === 0) {
   console.error('no test files found: run the build first (pnpm install runs it)');
   process.exit(1);
 }
+// The end-to-end tests query tsdns with dig as well as with Node's resolver.
+// A machine without it gets dnsutils from apt when it can (and says so);
+// otherwise the dig tests fail with how to install it.
+const hasDig = () => spawnSync('sh', ['-c', 'command -v dig'], { stdio: 'ignore' }).status === 0;
+if (!hasDig() && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0) {
+  console.error('dig not found: installing dnsutils with apt-get for the end-to-end tests');
+  spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsutils >/dev/null'], { stdio: 'inherit' });
+}
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...selected], {
   cwd: root,
   stdio: 'inherit',

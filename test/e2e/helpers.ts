@@ -16,7 +16,11 @@ import { REPO_ROOT } from '@tsdns/testing';
 export const HOST = '127.0.0.1';
 
 export const DIG = '/usr/bin/dig';
-export const digAvailable = existsSync(DIG);
+
+/** Fails the test with how to get dig when it is missing. */
+export function requireDig(): void {
+  assert.ok(existsSync(DIG), `${DIG} not found: install dig (Debian/Ubuntu: apt-get install dnsutils)`);
+}
 
 /** A Node resolver (c-ares) pointed at 127.0.0.1:port, one try, short timeout. */
 export function resolver(port: number, host = HOST): dnsPromises.Resolver {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DNSSEC_OK, EDNS, RCODE, getOpt, type Msg } from '@tsdns/core';
 import { freePort, makeQuery, queryTcp, queryUdp, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
-import { HOST, dig, digAvailable, resolver, resolverCode, txtOf, writeTestPlugins, type TestPlugins } from './helpers.js';
+import { HOST, dig, requireDig, resolver, resolverCode, txtOf, writeTestPlugins, type TestPlugins } from './helpers.js';
 
 function tagOf(m: Msg): { tag: string; zone: string } {
   assert.equal(m.flags & 0xf, RCODE.NOERROR, `expected NOERROR, got rcode ${m.flags & 0xf}`);
@@ -185,11 +185,8 @@ mixed.example:${p2} other.example:${p1} {
     assert.equal(await resolverCode(resolver(p2).resolveTxt('not.served.here')), 'EREFUSED');
   });
 
-  it('dig sees the same routing', async (t) => {
-    if (!digAvailable) {
-      t.skip('dig not installed');
-      return;
-    }
+  it('dig sees the same routing', async () => {
+    requireDig();
     const d = await dig(p1, ['TXT', 'x.deep.sub.example.org']);
     assert.equal(d.status, 'NOERROR', d.stdout);
     assert.deepEqual(

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DNSSEC_OK, EDNS, encodeMessage, getOpt, type OptRecord } from '@tsdns/core';
 import { DnsTcpClient, freePort, makeQuery, queryTcp, queryUdp, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
-import { HOST, assertWhoami, dig, digAvailable, ipv6Loopback, resolver, resolverCode } from './helpers.js';
+import { HOST, assertWhoami, dig, requireDig, ipv6Loopback, resolver, resolverCode } from './helpers.js';
 
 describe('whoami over the wire', { concurrency: true }, () => {
   let p: TsdnsProcess;
@@ -72,11 +72,8 @@ describe('whoami over the wire', { concurrency: true }, () => {
     }
   });
 
-  it('IPv6 client over ::1 gets an AAAA record', async (t) => {
-    if (!(await ipv6Loopback())) {
-      t.skip('no IPv6 loopback');
-      return;
-    }
+  it('IPv6 client over ::1 gets an AAAA record', async () => {
+    assert.ok(await ipv6Loopback(), '::1 is not usable on this machine (IPv6 loopback is required)');
     const r = await queryUdp('::1', port, makeQuery('v6.example.', 'A'));
     assertWhoami(r.msg, { qname: 'v6.example.', proto: 'udp', port: r.localPort, address: '::1' });
     const t6 = await queryTcp('::1', port, makeQuery('v6.example.', 'A'));
@@ -90,11 +87,8 @@ describe('whoami over the wire', { concurrency: true }, () => {
     assert.equal(await resolverCode(res.resolveTxt('.')), 'ENODATA');
   });
 
-  it('dig over UDP: flags, additional section, SRV port = dig source port', async (t) => {
-    if (!digAvailable) {
-      t.skip('dig not installed');
-      return;
-    }
+  it('dig over UDP: flags, additional section, SRV port = dig source port', async () => {
+    requireDig();
     const src = await freePort();
     const d = await dig(port, ['-b', `${HOST}#${src}`, 'DiG.Example.ORG', 'A', '+noedns']);
     assert.equal(d.code, 0, d.stdout);
@@ -110,11 +104,8 @@ describe('whoami over the wire', { concurrency: true }, () => {
     assert.equal(d.edns, undefined);
   });
 
-  it('dig over TCP with EDNS, DO and a cookie: the cookie is echoed', async (t) => {
-    if (!digAvailable) {
-      t.skip('dig not installed');
-      return;
-    }
+  it('dig over TCP with EDNS, DO and a cookie: the cookie is echoed', async () => {
+    requireDig();
     const d = await dig(port, ['+tcp', '+dnssec', '+cookie', '+bufsize=1400', 'tcp.example', 'TXT']);
     assert.equal(d.status, 'NOERROR', d.stdout);
     assert.equal(d.transport, 'TCP');
@@ -128,11 +119,8 @@ describe('whoami over the wire', { concurrency: true }, () => {
     assert.match(d.additional[1]!.data, /^0 0 \d+ \.$/);
   });
 
-  it('dig for the root name', async (t) => {
-    if (!digAvailable) {
-      t.skip('dig not installed');
-      return;
-    }
+  it('dig for the root name', async () => {
+    requireDig();
     const d = await dig(port, ['.', 'A']);
     assert.equal(d.status, 'NOERROR', d.stdout);
     assert.equal(d.additional[1]!.name, '_udp.');
