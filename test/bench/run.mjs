@@ -208,16 +208,102 @@ function startProber(p) {
   };
 }
 
-/** Measures one running server: warm-up, then dnsperf while sampling CPU, RSS and probe latency. */
-async function measure(proc, p, file, mode = 'udp') {
+/**
+ * Measures one running server: warm-up, then dnsperf while sampling CPU, RSS and
+ * probe latency. CPU is the share of one CPU the server used while dnsperf was
+ * sending (its `-l` seconds), not while dnsperf waits for its last answers
+ * afterwards. `pids` lists the processes that serve (all workers of `-workers N`).
+ */
+async function measure(proc, p, file, mode = 'udp', pids = () => [proc.pid]) {
   await dnsperf(p, file, { mode, seconds: WARMUP, verbose: false });
-  const t0 = cpuTicks(proc.pid);
+  const serving = pids();
+  const ticks = () => serving.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+  const t0 = ticks();
   const w0 = performance.now();
+  const sendEnd = sleep(DURATION * 1000).then(() => ({ ticks: ticks(), at: performance.now() }));
   const stopProbe = startProber(p);
   const r = await dnsperf(p, file, { mode, verbose: false });
   const probe = stopProbe();
-  const cpu = (cpuTicks(proc.pid) - t0) / TICK / ((performance.now() - w0) / 1000);
-  return { ...r, p99: probe.p99, cpu, rss: rssMb(proc.pid) };
+  const end = await sendEnd;
+  const cpu = (end.ticks - t0) / TICK / ((end.at - w0) / 1000);
+  return { ...r, p99: probe.p99, cpu, cpuUsPerQuery: (cpu * 1e6) / r.qps, rss: serving.reduce((sum, pid) => sum + rssMb(pid), 0) };
+}
+
+/**
+ * The forward scenario for a forwarder started by `start(port, upstreamPort)`.
+ * The target reads "forward >= 0.9x of the upstream queried directly, when the
+ * upstream has its own core". The upstream is the reference responder. With 2 CPUs:
+ * - baseline: the upstream alone on CPU 0, dnsperf on CPU 1 - the upstream with a
+ *   core of its own, measured like every other server here;
+ * - forward: the forwarder alone on CPU 0; the upstream can only go on CPU 1, next
+ *   to dnsperf;
+ * - `upstreamSharedQps`: the upstream queried directly from CPU 1 (dnsperf and the
+ *   upstream sharing that CPU), the most the forward run's CPU 1 can carry: while
+ *   forward stays well under it, CPU 0 (the forwarder) is what limits the forward
+ *   figure, as on a machine with a third CPU for the upstream. `cpu1Busy` is CPU 1's
+ *   load during the forward run.
+ */
+async function forwardRun(start) {
+  // busy and total jiffies of CPU 1 (/proc/stat)
+  const cpu1 = () => {
+    try {
+      const f = /^cpu1 (.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))[1].trim().split(/\s+/).map(Number);
+      const total = f.reduce((a, b) => a + b, 0);
+      return { busy: total - f[3] - f[4], total };
+    } catch {
+      return { busy: NaN, total: NaN };
+    }
+  };
+  const up = port();
+  const upstream = startProcess(0, process.execPath, [join(here, 'reference.mjs'), String(up)]);
+  await waitAnswer(up);
+  const p = port();
+  let s;
+  try {
+    const direct = await measure(upstream, up, whoamiQueries);
+    if (taskset) spawnSync('taskset', ['-p', '-c', '1', String(upstream.pid)], { stdio: 'ignore' });
+    const shared = await measure(upstream, up, whoamiQueries);
+    s = await start(p, up);
+    await waitAnswer(p);
+    const busy0 = cpu1();
+    const fwd = await measure(s, p, whoamiQueries);
+    const busy1 = cpu1();
+    return {
+      ...fwd,
+      baseline: direct.qps,
+      baselineName: 'upstream directly, own CPU',
+      upstreamSharedQps: shared.qps,
+      cpu1Busy: (busy1.busy - busy0.busy) / (busy1.total - busy0.total),
+    };
+  } finally {
+    if (s) await stopProcess(s);
+    await stopProcess(upstream);
+  }
+}
+
+let miekgBuild;
+/**
+ * The miekg/dns comparison server (miekg/main.go), built once with the Go
+ * toolchain in GOPATH mode against Debian's golang-github-miekg-dns-dev (or a
+ * GOPATH of the user's that holds github.com/miekg/dns): `{ bin }`, or `{ why }`
+ * it cannot be had.
+ */
+function miekg() {
+  if (miekgBuild) return miekgBuild;
+  const how = 'apt-get install golang-go golang-github-miekg-dns-dev';
+  const go = which('go');
+  if (!go) return (miekgBuild = { why: `needs Go and miekg/dns: ${how}` });
+  const bin = join(tmp, 'miekg');
+  const gopath = [process.env.GOPATH, '/usr/share/gocode'].filter(Boolean).join(':');
+  const r = spawnSync(go, ['build', '-o', bin, join(here, 'miekg', 'main.go')], {
+    encoding: 'utf8',
+    env: { ...process.env, GO111MODULE: 'off', GOFLAGS: '', GOPATH: gopath },
+  });
+  if (r.status !== 0) {
+    const first = `${r.stderr ?? ''}${r.error?.message ?? ''}`.trim().split('\n')[0];
+    return (miekgBuild = { why: `go build failed (${first}); needs github.com/miekg/dns: ${how}` });
+  }
+  return (miekgBuild = { bin });
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -268,54 +354,31 @@ const scenarios = [
   {
     name: 'forward',
     needs: ['forward', 'bind'],
-    // The target reads "forward >= 0.9x of the upstream queried directly, when the upstream has
-    // its own core". The upstream is the reference responder. With 2 CPUs:
-    // - baseline: the upstream alone on CPU 0, dnsperf on CPU 1 - the upstream with a core of
-    //   its own, measured like every other server here;
-    // - forward: tsdns alone on CPU 0; the upstream can only go on CPU 1, next to dnsperf;
-    // - `upstreamSharedQps`: the upstream queried directly from CPU 1 (dnsperf and the upstream
-    //   sharing that CPU), the most the forward run's CPU 1 can carry: while forward stays well
-    //   under it, CPU 0 (tsdns) is what limits the forward figure, as on a machine with a third
-    //   CPU for the upstream. `cpu1Busy` is CPU 1's load during the forward run.
-    // (Earlier runs used the shared figure as the baseline: an upstream without a core of its
-    // own, which made the ratio look better than the target means.)
+    // tsdns forwarding to the reference responder (see forwardRun)
+    run: () => forwardRun((p, up) => startTsdns(`.:${p} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:${up}\n}\n`)),
+  },
+  {
+    name: 'miekg-whoami',
+    needs: [],
+    unavailable: () => miekg().why,
+    // CoreDNS's whoami answer from a miekg/dns server with one core (miekg/main.go)
     async run() {
-      // busy and total jiffies of CPU 1 (/proc/stat)
-      const cpu1 = () => {
-        try {
-          const f = /^cpu1 (.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))[1].trim().split(/\s+/).map(Number);
-          const total = f.reduce((a, b) => a + b, 0);
-          return { busy: total - f[3] - f[4], total };
-        } catch {
-          return { busy: NaN, total: NaN };
-        }
-      };
-      const up = port();
-      const upstream = startProcess(0, process.execPath, [join(here, 'reference.mjs'), String(up)]);
-      await waitAnswer(up);
       const p = port();
-      let s;
+      const s = startProcess(0, miekg().bin, ['whoami', `127.0.0.1:${p}`]);
       try {
-        const direct = await measure(upstream, up, whoamiQueries);
-        if (taskset) spawnSync('taskset', ['-p', '-c', '1', String(upstream.pid)], { stdio: 'ignore' });
-        const shared = await measure(upstream, up, whoamiQueries);
-        s = await startTsdns(`.:${p} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:${up}\n}\n`);
         await waitAnswer(p);
-        const busy0 = cpu1();
-        const fwd = await measure(s, p, whoamiQueries);
-        const busy1 = cpu1();
-        return {
-          ...fwd,
-          baseline: direct.qps,
-          baselineName: 'upstream directly, own CPU',
-          upstreamSharedQps: shared.qps,
-          cpu1Busy: (busy1.busy - busy0.busy) / (busy1.total - busy0.total),
-        };
+        return await measure(s, p, whoamiQueries);
       } finally {
-        if (s) await stopProcess(s);
-        await stopProcess(upstream);
+        await stopProcess(s);
       }
     },
+  },
+  {
+    name: 'miekg-forward',
+    needs: [],
+    unavailable: () => miekg().why,
+    // the forward scenario with a miekg/dns forwarder of CoreDNS forward's shape in tsdns's place
+    run: () => forwardRun((p, up) => startProcess(0, miekg().bin, ['forward', `127.0.0.1:${p}`, `127.0.0.1:${up}`])),
   },
   {
     name: 'gathersrv',
@@ -377,16 +440,7 @@ const scenarios = [
         await waitAnswer(p);
         // the first answer can come before the second worker serves
         for (let i = 0; i < 500 && processTree(s.pid).length < 3; i++) await sleep(10);
-        await dnsperf(p, whoamiQueries, { seconds: WARMUP });
-        const pids = processTree(s.pid);
-        const ticks = () => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
-        const t0 = ticks();
-        const w0 = performance.now();
-        const stopProbe = startProber(p);
-        const r = await dnsperf(p, whoamiQueries);
-        const probe = stopProbe();
-        const cpu = (ticks() - t0) / TICK / ((performance.now() - w0) / 1000);
-        return { ...r, p99: probe.p99, cpu, rss: pids.reduce((sum, pid) => sum + rssMb(pid), 0) };
+        return await measure(s, p, whoamiQueries, 'udp', () => processTree(s.pid));
       } finally {
         await stopProcess(s);
       }
@@ -532,8 +586,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   process.stdout.write(`round ${round}: reference ${ref.qps.toFixed(0)} qps`);
   for (const sc of selected) {
     const missing = sc.needs.filter((n) => !havePlugin(n));
-    if (missing.length) {
-      if (round === 1) skipped.push(`${sc.name} (needs ${missing.join(', ')})`);
+    const why = missing.length ? `needs ${missing.join(', ')}` : sc.unavailable?.();
+    if (why) {
+      if (round === 1) skipped.push(`${sc.name} (${why})`);
       continue;
     }
     const r = await sc.run();
@@ -553,7 +608,7 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-const rows = [['scenario', 'QPS median (min-max)', 'ratio', 'vs', 'avg lat ms', 'probe p99 ms', 'server CPU', 'RSS MB']];
+const rows = [['scenario', 'QPS median (min-max)', 'ratio', 'vs', 'avg lat ms', 'probe p99 ms', 'server CPU', 'CPU µs/query', 'RSS MB']];
 rows.push([
   'reference',
   `${fmt(median(refs.map((r) => r.qps)))} (${fmt(Math.min(...refs.map((r) => r.qps)))}-${fmt(Math.max(...refs.map((r) => r.qps)))})`,
@@ -562,6 +617,7 @@ rows.push([
   fmt(median(refs.map((r) => r.avg * 1000)), 2),
   fmt(median(refs.map((r) => r.p99 * 1000)), 2),
   fmt(median(refs.map((r) => r.cpu * 100))) + '%',
+  fmt(median(refs.map((r) => r.cpuUsPerQuery)), 1),
   fmt(median(refs.map((r) => r.rss)), 1),
 ]);
 const summary = { date: new Date().toISOString(), rounds: ROUNDS, duration: DURATION, reference: refs, scenarios: {}, startup: start, memory, skipped };
@@ -576,6 +632,7 @@ for (const [name, rs] of results) {
     fmt(median(rs.map((r) => r.avg * 1000)), 2),
     fmt(median(rs.map((r) => r.p99 * 1000)), 2),
     fmt(median(rs.map((r) => r.cpu * 100))) + '%',
+    fmt(median(rs.map((r) => r.cpuUsPerQuery)), 1),
     fmt(median(rs.map((r) => r.rss)), 1),
   ]);
   summary.scenarios[name] = rs;
@@ -583,6 +640,18 @@ for (const [name, rs] of results) {
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log('');
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+// tsdns against the miekg/dns servers, QPS measured in the same round (both on CPU 0)
+const perCore = [];
+for (const [name, theirs] of [['whoami', 'miekg-whoami'], ['forward', 'miekg-forward']]) {
+  const a = results.get(name) ?? [];
+  const b = results.get(theirs) ?? [];
+  const n = Math.min(a.length, b.length);
+  if (n === 0) continue;
+  const ratios = Array.from({ length: n }, (_, i) => a[i].qps / b[i].qps);
+  perCore.push(`${name} ${fmt(median(ratios), 2)} (${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)})`);
+  summary[`vsMiekg-${name}`] = ratios;
+}
+if (perCore.length) console.log(`\ntsdns QPS / miekg/dns QPS, one core each, same round: ${perCore.join('; ')}`);
 console.log(`\nstart to first answer: ${fmt(start.startMs)} ms (median of 5); RSS idle: ${fmt(start.rssIdleMb, 1)} MB`);
 if (memory) {
   console.log(
