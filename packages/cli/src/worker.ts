@@ -14,6 +14,7 @@ import {
   registry as metricsRegistry,
   setHttpListenHook,
   setMetricsGatherer,
+  setNotices,
   setProcessReloader,
   type MetricFamilyJson,
   type PluginRegistry,
@@ -34,6 +35,8 @@ export interface WorkerOptions {
 const IGNORED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGHUP'];
 
 export function runWorker(o: WorkerOptions): void {
+  // lines about the whole server (reloading, lameduck) come from worker 1 only
+  setNotices(o.slot === 1);
   let instance: Instance | undefined;
   let running: Loaded | undefined;
   let reloading: Promise<void> = Promise.resolve();

@@ -212,7 +212,7 @@ export class Instance {
    * returned; on failure this one keeps serving and the error is thrown.
    */
   async restart(load: () => Promise<InstanceOptions>): Promise<Instance> {
-    log.info('Reloading');
+    log.notice('Reloading');
     let next: Instance | undefined;
     try {
       await this.lifecycle.run('restart');
@@ -229,7 +229,7 @@ export class Instance {
     }
     await this.stopListeners(GRACE_MS, next);
     await this.lifecycle.run('shutdown');
-    log.info('Reloading complete');
+    log.notice('Reloading complete');
     return next;
   }
 }

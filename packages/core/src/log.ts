@@ -53,6 +53,13 @@ export function isDebug(): boolean {
   return debugOn;
 }
 
+let notices = true;
+
+/** Turns `Logger.notice` lines on or off in this process (off in workers 2..N of `-workers N`). */
+export function setNotices(on: boolean): void {
+  notices = on;
+}
+
 /** Redirects log output (for tests); returns the previous sink. */
 export function setLogSink(s: LogSink): LogSink {
   const prev = sink;
@@ -62,6 +69,12 @@ export function setLogSink(s: LogSink): LogSink {
 
 export interface Logger {
   info(msg: string): void;
+  /**
+   * An `[INFO]` line about the whole server rather than one process (reloading,
+   * going into lameduck): under `-workers N` every worker runs the same
+   * lifecycle, and only worker 1 prints these, so that they appear once.
+   */
+  notice(msg: string): void;
   warning(msg: string): void;
   error(msg: string): void;
   /** Only printed when a `debug` server block is active. */
@@ -77,6 +90,9 @@ class PrefixLogger implements Logger {
   }
   info(msg: string): void {
     base().log('info', this.prefix + msg);
+  }
+  notice(msg: string): void {
+    if (notices) base().log('info', this.prefix + msg);
   }
   warning(msg: string): void {
     base().log('warning', this.prefix + msg);

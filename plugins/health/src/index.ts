@@ -81,7 +81,7 @@ const plugin: PluginDefinition = {
     c.onFinalShutdown(async () => {
       if (!up) return;
       if (cfg.lameduckMs > 0) {
-        log.info(`Going into lameduck mode for ${formatGoDuration(cfg.lameduckMs)}`);
+        log.notice(`Going into lameduck mode for ${formatGoDuration(cfg.lameduckMs)}`);
         await sleep(cfg.lameduckMs);
       }
       up = false;

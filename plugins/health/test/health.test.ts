@@ -16,6 +16,7 @@ function recorder(): Logger & { lines: string[] } {
   return {
     lines,
     info: (m) => lines.push(`[INFO] plugin/health: ${m}`),
+    notice: (m) => lines.push(`[INFO] plugin/health: ${m}`),
     warning: (m) => lines.push(`[WARNING] plugin/health: ${m}`),
     error: (m) => lines.push(`[ERROR] plugin/health: ${m}`),
     debug: () => undefined,
