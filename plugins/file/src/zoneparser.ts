@@ -90,6 +90,14 @@ export class ZoneParser {
     return true;
   }
 
+  /** The one word after `$TTL` or `$ORIGIN`, which must end its line; undefined after an error. */
+  private directiveValue(l: Lex, directive: string): string | undefined {
+    if (l.value !== Z.String) return this.setParseError(`expecting ${directive} value, not this...`, l);
+    const e = slurpRemainder(this.c);
+    if (e) return this.setParseError(e.err, e.lex!);
+    return l.token;
+  }
+
   private subNext(): RR | undefined {
     const sub = this.sub!;
     const rr = sub.next();
@@ -109,163 +117,61 @@ export class ZoneParser {
     for (let [l, ok] = this.c.next(); ok; [l, ok] = this.c.next()) {
       if (l.err) return this.setParseError(l.token, l);
       switch (st) {
-        case St.OwnerDir:
-          if (this.defttl) h.ttl = this.defttl.ttl;
-          h.klass = 1;
-          switch (l.value) {
-            case Z.Newline:
-              st = St.OwnerDir;
-              break;
-            case Z.Owner: {
-              const name = toAbsoluteName(l.token, this.origin);
-              if (name === undefined) return this.setParseError('bad owner name', l);
-              h.name = name;
-              st = St.OwnerBl;
-              break;
-            }
-            case Z.DirTTL:
-              st = St.DirTTLBl;
-              break;
-            case Z.DirOrigin:
-              st = St.DirOriginBl;
-              break;
-            case Z.DirInclude:
-              st = St.DirIncludeBl;
-              break;
-            case Z.DirGenerate:
-              st = St.DirGenerateBl;
-              break;
-            case Z.Rrtype:
-              h.type = l.torc;
-              st = St.Rdata;
-              break;
-            case Z.Class:
-              h.klass = l.torc;
-              st = St.AnyNoClassBl;
-              break;
-            case Z.Blank:
-              break;
-            case Z.String:
-              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
-              st = St.AnyNoTTLBl;
-              break;
-            default:
-              return this.setParseError('syntax error at beginning', l);
-          }
-          break;
-        case St.DirIncludeBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank after $INCLUDE-directive', l);
-          st = St.DirInclude;
-          break;
-        case St.DirInclude:
-          return this.include(l);
-        case St.DirTTLBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank after $TTL-directive', l);
-          st = St.DirTTL;
-          break;
         case St.DirTTL: {
-          if (l.value !== Z.String) return this.setParseError('expecting $TTL value, not this...', l);
-          const e = slurpRemainder(this.c);
-          if (e) return this.setParseError(e.err, e.lex!);
-          const ttl = stringToTTL(l.token);
+          const v = this.directiveValue(l, '$TTL');
+          if (v === undefined) return undefined;
+          const ttl = stringToTTL(v);
           if (ttl === undefined) return this.setParseError('expecting $TTL value, not this...', l);
           this.defttl = { ttl, isByDirective: true };
           st = St.OwnerDir;
-          break;
+          continue;
         }
-        case St.DirOriginBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank after $ORIGIN-directive', l);
-          st = St.DirOrigin;
-          break;
         case St.DirOrigin: {
-          if (l.value !== Z.String) return this.setParseError('expecting $ORIGIN value, not this...', l);
-          const e = slurpRemainder(this.c);
-          if (e) return this.setParseError(e.err, e.lex!);
-          const name = toAbsoluteName(l.token, this.origin);
+          const v = this.directiveValue(l, '$ORIGIN');
+          if (v === undefined) return undefined;
+          const name = toAbsoluteName(v, this.origin);
           if (name === undefined) return this.setParseError('bad origin name', l);
           this.origin = name;
           st = St.OwnerDir;
-          break;
+          continue;
         }
-        case St.DirGenerateBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank after $GENERATE-directive', l);
-          st = St.DirGenerate;
-          break;
+        case St.DirInclude:
+          return this.include(l);
         case St.DirGenerate:
           if (this.generateDisallowed) return this.setParseError('nested $GENERATE directive not allowed', l);
           if (l.value !== Z.String) return this.setParseError('expecting $GENERATE value, not this...', l);
           return this.generate(l);
-        case St.OwnerBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank after owner', l);
-          st = St.Any;
-          break;
-        case St.Any:
-          switch (l.value) {
-            case Z.Rrtype:
-              if (!this.defttl) return this.setParseError('missing TTL with no previous value', l);
-              h.type = l.torc;
-              st = St.Rdata;
-              break;
-            case Z.Class:
-              h.klass = l.torc;
-              st = St.AnyNoClassBl;
-              break;
-            case Z.String:
-              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
-              st = St.AnyNoTTLBl;
-              break;
-            default:
-              return this.setParseError('expecting RR type, TTL or class, not this...', l);
-          }
-          break;
-        case St.AnyNoClassBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank before class', l);
-          st = St.AnyNoClass;
-          break;
-        case St.AnyNoTTLBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank before TTL', l);
-          st = St.AnyNoTTL;
-          break;
-        case St.AnyNoTTL:
-          switch (l.value) {
-            case Z.Class:
-              h.klass = l.torc;
-              st = St.RrtypeBl;
-              break;
-            case Z.Rrtype:
-              h.type = l.torc;
-              st = St.Rdata;
-              break;
-            default:
-              return this.setParseError('expecting RR type or class, not this...', l);
-          }
-          break;
-        case St.AnyNoClass:
-          switch (l.value) {
-            case Z.String:
-              if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
-              st = St.RrtypeBl;
-              break;
-            case Z.Rrtype:
-              h.type = l.torc;
-              st = St.Rdata;
-              break;
-            default:
-              return this.setParseError('expecting RR type or TTL, not this...', l);
-          }
-          break;
-        case St.RrtypeBl:
-          if (l.value !== Z.Blank) return this.setParseError('no blank before RR type', l);
-          st = St.Rrtype;
-          break;
-        case St.Rrtype:
-          if (l.value !== Z.Rrtype) return this.setParseError('unknown RR type', l);
-          h.type = l.torc;
-          st = St.Rdata;
-          break;
         case St.Rdata:
           return this.rdata(l);
+        case St.OwnerDir:
+          if (this.defttl) h.ttl = this.defttl.ttl;
+          h.klass = 1;
+          break;
       }
+      const step: Step = STEPS[st];
+      const next: St | undefined = step.on[l.value];
+      if (next === undefined) return this.setParseError(step.err, l);
+      // what the token sets is the same in every state that takes it
+      switch (l.value) {
+        case Z.Owner: {
+          const name = toAbsoluteName(l.token, this.origin);
+          if (name === undefined) return this.setParseError('bad owner name', l);
+          h.name = name;
+          break;
+        }
+        case Z.Rrtype:
+          // a type right after the owner needs a TTL from somewhere
+          if (st === St.Any && !this.defttl) return this.setParseError('missing TTL with no previous value', l);
+          h.type = l.torc;
+          break;
+        case Z.Class:
+          h.klass = l.torc;
+          break;
+        case Z.String:
+          if (!this.ownerTTL(l.token)) return this.setParseError('not a TTL', l);
+          break;
+      }
+      st = next;
     }
     // an empty zone file is still a zone file
     return undefined;
@@ -420,6 +326,48 @@ const enum_ = {
 } as const;
 const St = enum_;
 type St = (typeof enum_)[keyof typeof enum_];
+
+/** The token kinds a state takes, the state each leads to, and the error for any other token. */
+interface Step {
+  readonly on: Readonly<Partial<Record<number, St>>>;
+  readonly err: string;
+}
+
+/** A state that takes only a blank. */
+function blankThen(next: St, err: string): Step {
+  return { on: { [Z.Blank]: next }, err };
+}
+
+/** The record-line and directive states of miekg's zone scanner; the states that read values are `next()`'s own. */
+const STEPS: Readonly<Record<Exclude<St, typeof St.Rdata | typeof St.DirTTL | typeof St.DirOrigin | typeof St.DirInclude | typeof St.DirGenerate>, Step>> = {
+  [St.OwnerDir]: {
+    on: {
+      [Z.Newline]: St.OwnerDir,
+      [Z.Blank]: St.OwnerDir,
+      [Z.Owner]: St.OwnerBl,
+      [Z.DirTTL]: St.DirTTLBl,
+      [Z.DirOrigin]: St.DirOriginBl,
+      [Z.DirInclude]: St.DirIncludeBl,
+      [Z.DirGenerate]: St.DirGenerateBl,
+      [Z.Rrtype]: St.Rdata,
+      [Z.Class]: St.AnyNoClassBl,
+      [Z.String]: St.AnyNoTTLBl,
+    },
+    err: 'syntax error at beginning',
+  },
+  [St.OwnerBl]: blankThen(St.Any, 'no blank after owner'),
+  [St.Any]: { on: { [Z.Rrtype]: St.Rdata, [Z.Class]: St.AnyNoClassBl, [Z.String]: St.AnyNoTTLBl }, err: 'expecting RR type, TTL or class, not this...' },
+  [St.AnyNoClassBl]: blankThen(St.AnyNoClass, 'no blank before class'),
+  [St.AnyNoClass]: { on: { [Z.String]: St.RrtypeBl, [Z.Rrtype]: St.Rdata }, err: 'expecting RR type or TTL, not this...' },
+  [St.AnyNoTTLBl]: blankThen(St.AnyNoTTL, 'no blank before TTL'),
+  [St.AnyNoTTL]: { on: { [Z.Class]: St.RrtypeBl, [Z.Rrtype]: St.Rdata }, err: 'expecting RR type or class, not this...' },
+  [St.RrtypeBl]: blankThen(St.Rrtype, 'no blank before RR type'),
+  [St.Rrtype]: { on: { [Z.Rrtype]: St.Rdata }, err: 'unknown RR type' },
+  [St.DirTTLBl]: blankThen(St.DirTTL, 'no blank after $TTL-directive'),
+  [St.DirOriginBl]: blankThen(St.DirOrigin, 'no blank after $ORIGIN-directive'),
+  [St.DirIncludeBl]: blankThen(St.DirInclude, 'no blank after $INCLUDE-directive'),
+  [St.DirGenerateBl]: blankThen(St.DirGenerate, 'no blank after $GENERATE-directive'),
+};
 
 function isZeroLex(l: Lex): boolean {
   return l.token === '' && !l.err && l.value === Z.EOF && l.torc === 0 && l.line === 0 && l.column === 0;

@@ -184,6 +184,41 @@ test('syntax errors carry FILE: dns: MESSAGE: "TOKEN" at line: L:C', () => {
   }
 });
 
+test('errors of the owner, TTL, class and type part of a line and of the directives, as miekg/dns words them', () => {
+  const cases: [string, string][] = [
+    ['"', 'db.test: dns: syntax error at beginning: "\\"" at line: 1:1'],
+    ['$FOO\t\n', 'db.test: dns: expecting RR type, TTL or class, not this...: "\\n" at line: 1:5'],
+    ['* ANY \n', 'db.test: dns: expecting RR type or TTL, not this...: "\\n" at line: 1:6'],
+    [' 0 MX', 'db.test: dns: expecting RR type or class, not this...: "MX" at line: 1:5'],
+    [' 60\n KX\n', 'db.test: dns: no blank before TTL: "\\n" at line: 1:3'],
+    ['IN ANY 1h\n', 'db.test: dns: no blank before RR type: "\\n" at line: 1:9'],
+    [' 0 CH RP', 'db.test: dns: unknown RR type: "RP" at line: 1:8'],
+    ['* DS\n', 'db.test: dns: missing TTL with no previous value: "DS" at line: 1:4'],
+    ['@', 'db.test: dns: not a TTL: "@" at line: 1:1'],
+    ['$TTL 60\na A\nb A 192.0.2.1\n', 'db.test: dns: unexpected newline: "\\n" at line: 2:3'],
+    ['$TTL\t\n', 'db.test: dns: expecting $TTL value, not this...: "\\n" at line: 1:5'],
+    ['$TTL 60 x\n', 'db.test: dns: garbage after rdata: "x" at line: 1:9'],
+    ['$ORIGIN\t\n', 'db.test: dns: expecting $ORIGIN value, not this...: "\\n" at line: 1:8'],
+    ['$ORIGIN a. b\n', 'db.test: dns: garbage after rdata: "b" at line: 1:12'],
+    ['$INCLUDE \n', 'db.test: dns: expecting $INCLUDE value, not this...: "\\n" at line: 1:9'],
+    ['$INCLUDE( x\n', 'db.test: dns: garbage after $INCLUDE: "unbalanced brace" at line: 1:11'],
+    ['$GENERATE \n', 'db.test: dns: expecting $GENERATE value, not this...: "\\n" at line: 1:10'],
+  ];
+  for (const [text, want] of cases) {
+    const r = parseAll(text);
+    assert.equal(r.err, want, JSON.stringify(text));
+  }
+  // a directive or class ends the previous record; the next line starts afresh
+  const r = parseAll('$TTL 60\n$ORIGIN sub\na IN A 192.0.2.1\nb CH 30 A 192.0.2.2\nc 40 CH A 192.0.2.3\n\tA 192.0.2.4\n');
+  assert.equal(r.err, undefined);
+  assert.deepEqual(r.rrs, [
+    'a.sub.example.org. 60 IN A 192.0.2.1',
+    'b.sub.example.org. 30 CH A 192.0.2.2',
+    'c.sub.example.org. 40 CH A 192.0.2.3',
+    'c.sub.example.org. 60 IN A 192.0.2.4',
+  ]);
+});
+
 test('ZoneParseError exposes the position', () => {
   const zp = new ZoneParser(Buffer.from('$TTL 60\n\nwww IN A nope\n'), 'example.org.', 'db.x');
   while (zp.next());
