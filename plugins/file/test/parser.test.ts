@@ -155,6 +155,117 @@ test('record types read from text', () => {
   ]);
 });
 
+test('more record types read from text: names, addresses, numbers, DNSSEC algorithms, hex and base64', () => {
+  const r = parseAll(
+    [
+      '$TTL 60',
+      'md MD a',
+      'mf MF a.example.net.',
+      'mb MB a',
+      'mg MG a',
+      'mr MR a',
+      'np NSAP-PTR host',
+      'af AFSDB 1 db',
+      'rt RT 10 relay',
+      'srv SRV 0 5 389 ldap',
+      'aaaa AAAA 2001:DB8::1',
+      'cd CDS 60485 RSASHA256 2 abcdef01',
+      'ds DS 1 rsasha256 1 00',
+      'dl DLV 1 13 1 00ff',
+      'ck CDNSKEY 257 3 13 AwEAAQ==',
+      'ky KEY 0 3 8 AwEAAQ==',
+      'dk DNSKEY 0 3 8 ( AwEA',
+      '  AQ== )',
+      'sm SMIMEA 3 0 0 aabb',
+      'op OPENPGPKEY AwEA AQ==',
+      'dh DHCID AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=',
+      'rr RRSIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
+      'sg SIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
+      'ni NINFO "a" "b"',
+      'av AVC "x"',
+      're RESINFO "qnamemin" "exterr=15"',
+      // a DS digest runs to the end of the line, and may be empty
+      'e DS 1 8 1',
+      'b A 192.0.2.1',
+    ].join('\n') + '\n',
+  );
+  assert.equal(r.err, undefined);
+  assert.deepEqual(r.rrs, [
+    'md.example.org. 60 IN MD a.example.org.',
+    'mf.example.org. 60 IN MF a.example.net.',
+    'mb.example.org. 60 IN MB a.example.org.',
+    'mg.example.org. 60 IN MG a.example.org.',
+    'mr.example.org. 60 IN MR a.example.org.',
+    'np.example.org. 60 IN NSAP-PTR \\# 18 04686f7374076578616d706c65036f726700',
+    'af.example.org. 60 IN AFSDB {"preference":1,"exchange":"db.example.org."}',
+    'rt.example.org. 60 IN RT {"preference":10,"exchange":"relay.example.org."}',
+    'srv.example.org. 60 IN SRV 0 5 389 ldap.example.org.',
+    'aaaa.example.org. 60 IN AAAA 2001:db8::1',
+    'cd.example.org. 60 IN CDS \\# 8 ec450802abcdef01',
+    'ds.example.org. 60 IN DS \\# 5 0001080100',
+    'dl.example.org. 60 IN DLV \\# 6 00010d0100ff',
+    'ck.example.org. 60 IN CDNSKEY \\# 8 0101030d03010001',
+    'ky.example.org. 60 IN KEY \\# 8 0000030803010001',
+    'dk.example.org. 60 IN DNSKEY \\# 8 0000030803010001',
+    'sm.example.org. 60 IN SMIMEA \\# 5 030000aabb',
+    'op.example.org. 60 IN OPENPGPKEY \\# 4 03010001',
+    'dh.example.org. 60 IN DHCID \\# 35 000201636fc0b8271c82825bb1ac5c41cf5351aa69b4febd94e8f17cdb95000da48c40',
+    'rr.example.org. 60 IN RRSIG \\# 35 000108030000012c65920080656922003039076578616d706c65036f72670003010001',
+    'sg.example.org. 60 IN SIG \\# 35 000108030000012c65920080656922003039076578616d706c65036f72670003010001',
+    'ni.example.org. 60 IN NINFO \\# 4 01610162',
+    'av.example.org. 60 IN AVC \\# 2 0178',
+    're.example.org. 60 IN RESINFO \\# 19 08716e616d656d696e096578746572723d3135',
+    'e.example.org. 60 IN DS \\# 4 00010801',
+    'b.example.org. 60 IN A 192.0.2.1',
+  ]);
+});
+
+test('a bad RDATA field is reported with its type and field name, at the token miekg/dns points to', () => {
+  const cases: [string, string][] = [
+    ['w MD a..b', 'bad MD Md: "a..b" at line: 2:9'],
+    ['w NSAP-PTR a..b', 'bad NSAP-PTR Ptr: "a..b" at line: 2:15'],
+    ['w AFSDB x db', 'bad AFSDB Subtype: "x" at line: 2:10'],
+    ['w AFSDB 1 a..b', 'bad AFSDB Hostname: "a..b" at line: 2:14'],
+    ['w RT 70000 r', 'bad RT Preference: "70000" at line: 2:11'],
+    ['w KX 1', 'bad KX Exchanger: " " at line: 2:5'],
+    ['w MX 1 m extra', 'garbage after rdata: "extra" at line: 2:14'],
+    ['w SRV 1 2 3', 'bad SRV Target: " " at line: 2:6'],
+    ['w SRV 1 2 3 a..b', 'bad SRV Target: "a..b" at line: 2:16'],
+    ['w MINFO a..b a', 'bad MINFO Rmail: "a..b" at line: 2:13'],
+    ['w MINFO a a..b', 'bad MINFO Email: "a..b" at line: 2:14'],
+    ['w RP a a..b', 'bad RP Txt: "a..b" at line: 2:11'],
+    ['w RP a b c', 'garbage after rdata: "c" at line: 2:10'],
+    ['w A 1.2.3.4 x', 'garbage after rdata: "x" at line: 2:13'],
+    ['w AAAA fe80::1%eth0', 'bad AAAA AAAA: "fe80::1%eth0" at line: 2:19'],
+    ['w CDS 65536 8 1 00', 'bad CDS KeyTag: "65536" at line: 2:12'],
+    ['w CDS 1 FOO 1 00', 'bad CDS Algorithm: "FOO" at line: 2:12'],
+    ['w CDS 1 8 256 00', 'bad CDS DigestType: "256" at line: 2:14'],
+    // hex and base64 to the end of the line are reported at the field before them
+    ['w DLV 1 8 1 0g', 'bad DLV Digest: "1" at line: 2:12'],
+    ['w DS 1 8 1 abc', 'bad DS Digest: "1" at line: 2:11'],
+    ['w CDNSKEY x 3 8 AwEAAQ==', 'bad CDNSKEY Flags: "x" at line: 2:12'],
+    ['w KEY 0 300 8 AwEAAQ==', 'bad KEY Protocol: "300" at line: 2:12'],
+    ['w DNSKEY 0 3 RSASHA256 AwEAAQ==', 'bad DNSKEY Algorithm: "RSASHA256" at line: 2:23'],
+    ['w KEY 0 3 8 AwEAAQ=', 'bad KEY PublicKey: "8" at line: 2:12'],
+    ['w SMIMEA 4x 0 0 aa', 'bad SMIMEA Usage: "4x" at line: 2:12'],
+    ['w TLSA 3 256 0 aa', 'bad TLSA Selector: "256" at line: 2:13'],
+    ['w SMIMEA 3 0 -1 aa', 'bad SMIMEA MatchingType: "-1" at line: 2:16'],
+    ['w SMIMEA 3 0 1 a', 'bad SMIMEA Certificate: "1" at line: 2:15'],
+    ['w SSHFP 256 1 aa', 'bad SSHFP Algorithm: "256" at line: 2:12'],
+    ['w SSHFP 1 x aa', 'bad SSHFP Type: "x" at line: 2:12'],
+    ['w SSHFP 1 1 a', 'bad SSHFP Fingerprint: "1" at line: 2:12'],
+    // as in miekg/dns, the SSHFP fingerprint starts after one more token: here the line end
+    ['w SSHFP 1 1\nb A 192.0.2.1', 'bad SSHFP Fingerprint: "b" at line: 3:2'],
+    // a field alone is reported at its first token
+    ['w OPENPGPKEY AwE', 'bad OPENPGPKEY PublicKey: "\\n" at line: 2:16'],
+    ['w DHCID Aw==  x', 'bad DHCID Digest: " " at line: 2:13'],
+  ];
+  for (const [line, want] of cases) {
+    const r = parseAll(`$TTL 60\n${line}\n`);
+    assert.equal(r.err, `db.test: dns: ${want}`, JSON.stringify(line));
+  }
+});
+
 test('syntax errors carry FILE: dns: MESSAGE: "TOKEN" at line: L:C', () => {
   const cases: [string, string][] = [
     ['$TTL 60\nwww IN A 192.0.2.300\n', 'db.test: dns: bad A A: "192.0.2.300" at line: 2:20'],
