@@ -18,45 +18,24 @@ export function parseUint(token: string, bits: 8 | 16 | 32): number | undefined 
   return n;
 }
 
+/** Seconds in a TTL unit letter. */
+const TTL_UNITS: Readonly<Record<string, bigint>> = { s: 1n, S: 1n, m: 60n, M: 60n, h: 3600n, H: 3600n, d: 86400n, D: 86400n, w: 604800n, W: 604800n };
+
 /** miekg's stringToTTL: `1h30m`, `2w`, plain seconds; undefined when invalid or over 2^32-1. */
 export function stringToTTL(token: string): number | undefined {
   let s = 0n;
   let i = 0n;
   for (const ch of token) {
-    switch (ch) {
-      case 's':
-      case 'S':
-        s += i;
-        i = 0n;
-        break;
-      case 'm':
-      case 'M':
-        s += i * 60n;
-        i = 0n;
-        break;
-      case 'h':
-      case 'H':
-        s += i * 3600n;
-        i = 0n;
-        break;
-      case 'd':
-      case 'D':
-        s += i * 86400n;
-        i = 0n;
-        break;
-      case 'w':
-      case 'W':
-        s += i * 604800n;
-        i = 0n;
-        break;
-      default:
-        if (ch >= '0' && ch <= '9') {
-          i = i * 10n + BigInt(ch.charCodeAt(0) - 48);
-          // Go's uint overflows silently; keep the value bounded like a uint64
-          i &= 0xffffffffffffffffn;
-        } else {
-          return undefined;
-        }
+    const unit = TTL_UNITS[ch];
+    if (unit !== undefined) {
+      s += i * unit;
+      i = 0n;
+    } else if (ch >= '0' && ch <= '9') {
+      i = i * 10n + BigInt(ch.charCodeAt(0) - 48);
+      // Go's uint overflows silently; keep the value bounded like a uint64
+      i &= 0xffffffffffffffffn;
+    } else {
+      return undefined;
     }
   }
   const total = (s + i) & 0xffffffffffffffffn;
@@ -175,18 +154,26 @@ function nextTok(c: ZLexer): Lex {
   return c.next()[0];
 }
 
-function name(c: ZLexer, o: string, err: string): string {
-  const l = nextTok(c);
+/** The name a token holds, absolute and canonical; throws `err` at the token. */
+function nameOf(l: Lex, o: string, err: string): string {
   const n = toAbsoluteName(l.token, o);
   if (l.err || n === undefined) throw new RdataError(err, l);
   return canonicalName(n);
 }
 
-function uintTok(c: ZLexer, bits: 8 | 16 | 32, err: string): number {
-  const l = nextTok(c);
+/** The unsigned number of `bits` a token holds; throws `err` at the token. */
+function uintOf(l: Lex, bits: 8 | 16 | 32, err: string): number {
   const v = parseUint(l.token, bits);
   if (v === undefined || l.err) throw new RdataError(err, l);
   return v;
+}
+
+function name(c: ZLexer, o: string, err: string): string {
+  return nameOf(nextTok(c), o, err);
+}
+
+function uintTok(c: ZLexer, bits: 8 | 16 | 32, err: string): number {
+  return uintOf(nextTok(c), bits, err);
 }
 
 function done(c: ZLexer): void {
@@ -445,12 +432,10 @@ function svcbValue(key: number, value: string): number[] {
 
 function parseSVCB(c: ZLexer, o: string): Uint8Array {
   let l = nextTok(c);
-  const prio = parseUint(l.token, 16);
-  if (prio === undefined || l.err) throw new RdataError('bad SVCB priority', l);
+  const prio = uintOf(l, 16, 'bad SVCB priority');
   nextTok(c);
   l = nextTok(c);
-  const target = toAbsoluteName(l.token, o);
-  if (l.err || target === undefined) throw new RdataError('bad SVCB Target', l);
+  const target = nameOf(l, o, 'bad SVCB Target');
   const pairs = new Map<number, number[]>();
   l = nextTok(c);
   let canHaveNextKey = true;
@@ -503,7 +488,7 @@ function parseSVCB(c: ZLexer, o: string): Uint8Array {
     }
     l = nextTok(c);
   }
-  const out: number[] = [...u16(prio), ...nameWire(canonicalName(target))];
+  const out: number[] = [...u16(prio), ...nameWire(target)];
   for (const k of [...pairs.keys()].sort((a, b) => a - b)) {
     const v = pairs.get(k)!;
     out.push(...u16(k), ...u16(v.length), ...v);
@@ -540,8 +525,7 @@ export function parseRFC3597(c: ZLexer): Uint8Array {
   if (l.token !== '\\#') throw new RdataError('bad RFC3597 Rdata', l);
   nextTok(c);
   l = nextTok(c);
-  const rdlength = parseUint(l.token, 16);
-  if (rdlength === undefined || l.err) throw new RdataError('bad RFC3597 Rdata ', l);
+  const rdlength = uintOf(l, 16, 'bad RFC3597 Rdata ');
   const s = endingToString(c, 'bad RFC3597 Rdata');
   if (rdlength * 2 !== s.length) throw new RdataError('bad RFC3597 Rdata', l);
   return hexBytes(s, 'bad RFC3597 Rdata', l);
@@ -554,23 +538,134 @@ export function isSupportedType(t: number): boolean {
 
 type Parser = (c: ZLexer, o: string) => RData;
 
-function nameType(err: string): Parser {
+/** How one RDATA field is read from text (and written on the wire when the type is kept as bytes). */
+type FieldKind = 'u8' | 'u16' | 'u32' | 'algorithm' | 'name' | 'ipv4' | 'ipv6' | 'hex' | 'base64';
+
+interface Field {
+  readonly kind: FieldKind;
+  /** The error for a bad value, in miekg's words ("bad TYPE Field"). */
+  readonly err: string;
+  /** A field running to the end of the line that miekg reads after one more token (the blank that ends the field before). */
+  readonly afterBlank?: boolean;
+}
+
+type FieldValue = number | string | Buffer;
+
+const F = {
+  u8: (err: string): Field => ({ kind: 'u8', err }),
+  u16: (err: string): Field => ({ kind: 'u16', err }),
+  u32: (err: string): Field => ({ kind: 'u32', err }),
+  /** A DNSSEC algorithm: its number or its mnemonic. */
+  algorithm: (err: string): Field => ({ kind: 'algorithm', err }),
+  name: (err: string): Field => ({ kind: 'name', err }),
+  ipv4: (err: string): Field => ({ kind: 'ipv4', err }),
+  ipv6: (err: string): Field => ({ kind: 'ipv6', err }),
+  /** Hex digits to the end of the line. */
+  hex: (err: string, afterBlank = false): Field => ({ kind: 'hex', err, afterBlank }),
+  /** Base64 to the end of the line. */
+  base64: (err: string): Field => ({ kind: 'base64', err }),
+};
+
+const BITS = { u8: 8, u16: 16, u32: 32 } as const;
+
+function toEndOfLine(kind: FieldKind): boolean {
+  return kind === 'hex' || kind === 'base64';
+}
+
+/**
+ * Reads one field; `last` is the token of the field before, which is where
+ * an error in a field to the end of the line is reported (at the token the
+ * field starts with when it is the only one).
+ */
+function readField(c: ZLexer, o: string, f: Field, last: Lex | undefined): [FieldValue, Lex] {
+  if (toEndOfLine(f.kind)) {
+    const l = last ?? c.peek();
+    const s = endingToString(c, f.err);
+    return [f.kind === 'hex' ? hexBytes(s, f.err, l) : base64Bytes(s, f.err, l), l];
+  }
+  const l = nextTok(c);
+  switch (f.kind) {
+    case 'u8':
+    case 'u16':
+    case 'u32':
+      return [uintOf(l, BITS[f.kind], f.err), l];
+    case 'algorithm': {
+      let v = parseUint(l.token, 8);
+      if (v === undefined) {
+        v = ALGORITHMS[l.token.toUpperCase()];
+        if (v === undefined || l.err) throw new RdataError(f.err, l);
+      }
+      return [v, l];
+    }
+    case 'name':
+      return [nameOf(l, o, f.err), l];
+    case 'ipv4':
+      if (!parseIPv4Strict(l.token) || l.err) throw new RdataError(f.err, l);
+      return [l.token, l];
+    default:
+      if (!l.token.includes(':') || l.token.includes('%') || !isIPv6(l.token) || l.err) throw new RdataError(f.err, l);
+      return [l.token.toLowerCase(), l];
+  }
+}
+
+/** Reads fields separated by blanks; nothing but a blank may follow the last unless it runs to the end of the line. */
+function readFields(c: ZLexer, o: string, fields: readonly Field[]): FieldValue[] {
+  const values: FieldValue[] = [];
+  let last: Lex | undefined;
+  for (const f of fields) {
+    if (last !== undefined && (!toEndOfLine(f.kind) || f.afterBlank)) nextTok(c);
+    const [v, l] = readField(c, o, f, last);
+    values.push(v);
+    last = l;
+  }
+  if (!toEndOfLine(fields[fields.length - 1]!.kind)) done(c);
+  return values;
+}
+
+function fieldWire(kind: FieldKind, v: FieldValue): ArrayLike<number> {
+  switch (kind) {
+    case 'u8':
+    case 'algorithm':
+      return [v as number];
+    case 'u16':
+      return u16(v as number);
+    case 'u32':
+      return u32(v as number);
+    case 'name':
+      return nameWire(v as string);
+    case 'ipv4':
+      return ipv4Bytes(v as string);
+    case 'ipv6':
+      return ipv6Bytes(v as string);
+    default:
+      return v as Buffer;
+  }
+}
+
+/** A type whose RDATA is one field, kept as that value (an address or a name). */
+function single(field: Field): Parser {
+  return (c, o) => readFields(c, o, [field])[0] as RData;
+}
+
+/** A type tsdns keeps as an object: one property per field, read in this order. */
+function structured(fields: Readonly<Record<string, Field>>): Parser {
+  const keys = Object.keys(fields);
+  const list = Object.values(fields);
   return (c, o) => {
-    const n = name(c, o, err);
-    done(c);
-    return n;
+    const values = readFields(c, o, list);
+    const out: Record<string, FieldValue> = {};
+    keys.forEach((k, i) => (out[k] = values[i]!));
+    return out as unknown as RData;
   };
 }
 
-function mxLike(prefErr: string, nameErr: string, checkErrFlag = true): Parser {
+/** A type tsdns keeps as RDATA bytes: the fields' wire forms one after another. */
+function wire(...fields: Field[]): Parser {
   return (c, o) => {
-    const l = nextTok(c);
-    const pref = parseUint(l.token, 16);
-    if (pref === undefined || (checkErrFlag && l.err)) throw new RdataError(prefErr, l);
-    nextTok(c);
-    const exchange = name(c, o, nameErr);
-    done(c);
-    return { preference: pref, exchange };
+    const values = readFields(c, o, fields);
+    const out: number[] = [];
+    fields.forEach((f, i) => out.push(...Array.from(fieldWire(f.kind, values[i]!))));
+    return Buffer.from(out);
   };
 }
 
@@ -584,52 +679,11 @@ function txtLike(err: string, raw: boolean): Parser {
   };
 }
 
-function dsLike(typ: string): Parser {
-  return (c) => {
-    const keyTag = uintTok(c, 16, `bad ${typ} KeyTag`);
-    nextTok(c);
-    let l = nextTok(c);
-    let alg = parseUint(l.token, 8);
-    if (alg === undefined) {
-      alg = ALGORITHMS[l.token.toUpperCase()];
-      if (alg === undefined || l.err) throw new RdataError(`bad ${typ} Algorithm`, l);
-    }
-    nextTok(c);
-    l = nextTok(c);
-    const digestType = parseUint(l.token, 8);
-    if (digestType === undefined || l.err) throw new RdataError(`bad ${typ} DigestType`, l);
-    const digest = endingToString(c, `bad ${typ} Digest`);
-    return Buffer.from([...u16(keyTag), alg, digestType, ...hexBytes(digest, `bad ${typ} Digest`, l)]);
-  };
-}
-
-function dnskeyLike(typ: string): Parser {
-  return (c) => {
-    const flags = uintTok(c, 16, `bad ${typ} Flags`);
-    nextTok(c);
-    const proto = uintTok(c, 8, `bad ${typ} Protocol`);
-    nextTok(c);
-    const l = nextTok(c);
-    const alg = parseUint(l.token, 8);
-    if (alg === undefined || l.err) throw new RdataError(`bad ${typ} Algorithm`, l);
-    const key = endingToString(c, `bad ${typ} PublicKey`);
-    return Buffer.from([...u16(flags), proto, alg, ...base64Bytes(key, `bad ${typ} PublicKey`, l)]);
-  };
-}
-
-function tlsaLike(typ: string): Parser {
-  return (c) => {
-    const usage = uintTok(c, 8, `bad ${typ} Usage`);
-    nextTok(c);
-    const selector = uintTok(c, 8, `bad ${typ} Selector`);
-    nextTok(c);
-    const l = nextTok(c);
-    const mt = parseUint(l.token, 8);
-    if (mt === undefined || l.err) throw new RdataError(`bad ${typ} MatchingType`, l);
-    const cert = endingToString(c, `bad ${typ} Certificate`);
-    return Buffer.from([usage, selector, mt, ...hexBytes(cert, `bad ${typ} Certificate`, l)]);
-  };
-}
+const nameType = (err: string): Parser => single(F.name(err));
+const mxLike = (prefErr: string, nameErr: string): Parser => structured({ preference: F.u16(prefErr), exchange: F.name(nameErr) });
+const dsLike = (t: string): Parser => wire(F.u16(`bad ${t} KeyTag`), F.algorithm(`bad ${t} Algorithm`), F.u8(`bad ${t} DigestType`), F.hex(`bad ${t} Digest`));
+const dnskeyLike = (t: string): Parser => wire(F.u16(`bad ${t} Flags`), F.u8(`bad ${t} Protocol`), F.u8(`bad ${t} Algorithm`), F.base64(`bad ${t} PublicKey`));
+const tlsaLike = (t: string): Parser => wire(F.u8(`bad ${t} Usage`), F.u8(`bad ${t} Selector`), F.u8(`bad ${t} MatchingType`), F.hex(`bad ${t} Certificate`));
 
 function rrsig(c: ZLexer, o: string): RData {
   let l = nextTok(c);
@@ -711,24 +765,8 @@ function quotedField(c: ZLexer, err: string): string {
 }
 
 const PARSERS = new Map<number, Parser>([
-  [
-    1,
-    (c) => {
-      const l = nextTok(c);
-      if (!parseIPv4Strict(l.token) || l.err) throw new RdataError('bad A A', l);
-      done(c);
-      return l.token;
-    },
-  ],
-  [
-    28,
-    (c) => {
-      const l = nextTok(c);
-      if (!l.token.includes(':') || l.token.includes('%') || !isIPv6(l.token) || l.err) throw new RdataError('bad AAAA AAAA', l);
-      done(c);
-      return l.token.toLowerCase();
-    },
-  ],
+  [1, single(F.ipv4('bad A A'))],
+  [28, single(F.ipv6('bad AAAA AAAA'))],
   [2, nameType('bad NS Ns')],
   [3, nameType('bad MD Md')],
   [4, nameType('bad MF Mf')],
@@ -738,14 +776,7 @@ const PARSERS = new Map<number, Parser>([
   [9, nameType('bad MR Mr')],
   [12, nameType('bad PTR Ptr')],
   [39, nameType('bad DNAME Target')],
-  [
-    23,
-    (c, o) => {
-      const n = name(c, o, 'bad NSAP-PTR Ptr');
-      done(c);
-      return Buffer.from(nameWire(n));
-    },
-  ],
+  [23, wire(F.name('bad NSAP-PTR Ptr'))],
   [
     6,
     (c, o) => {
@@ -782,49 +813,18 @@ const PARSERS = new Map<number, Parser>([
       return { cpu: txtBytes(chunks[0]!).toString('latin1'), os: txtBytes(chunks.slice(1).join(' ')).toString('latin1') };
     },
   ],
-  [
-    14,
-    (c, o) => {
-      const rmailbx = name(c, o, 'bad MINFO Rmail');
-      nextTok(c);
-      const emailbx = name(c, o, 'bad MINFO Email');
-      done(c);
-      return { rmailbx, emailbx };
-    },
-  ],
+  [14, structured({ rmailbx: F.name('bad MINFO Rmail'), emailbx: F.name('bad MINFO Email') })],
   [15, mxLike('bad MX Pref', 'bad MX Mx')],
   [18, mxLike('bad AFSDB Subtype', 'bad AFSDB Hostname')],
-  [21, mxLike('bad RT Preference', 'bad RT Host', false)],
+  [21, mxLike('bad RT Preference', 'bad RT Host')],
   [36, mxLike('bad KX Pref', 'bad KX Exchanger')],
   [16, txtLike('bad TXT Txt', false)],
   [99, txtLike('bad SPF Txt', false)],
   [56, txtLike('bad NINFO ZSData', true)],
   [258, txtLike('bad AVC Txt', true)],
   [261, txtLike('bad RESINFO Resinfo', true)],
-  [
-    17,
-    (c, o) => {
-      const mbox = name(c, o, 'bad RP Mbox');
-      nextTok(c);
-      const txt = name(c, o, 'bad RP Txt');
-      done(c);
-      return Buffer.concat([nameWire(mbox), nameWire(txt)]);
-    },
-  ],
-  [
-    33,
-    (c, o) => {
-      const priority = uintTok(c, 16, 'bad SRV Priority');
-      nextTok(c);
-      const weight = uintTok(c, 16, 'bad SRV Weight');
-      nextTok(c);
-      const port = uintTok(c, 16, 'bad SRV Port');
-      nextTok(c);
-      const target = name(c, o, 'bad SRV Target');
-      done(c);
-      return { priority, weight, port, target };
-    },
-  ],
+  [17, wire(F.name('bad RP Mbox'), F.name('bad RP Txt'))],
+  [33, structured({ priority: F.u16('bad SRV Priority'), weight: F.u16('bad SRV Weight'), port: F.u16('bad SRV Port'), target: F.name('bad SRV Target') })],
   [
     35,
     (c, o) => {
@@ -857,45 +857,18 @@ const PARSERS = new Map<number, Parser>([
   [46, rrsig],
   [24, rrsig],
   [47, nsec],
-  [
-    44,
-    (c) => {
-      const alg = uintTok(c, 8, 'bad SSHFP Algorithm');
-      nextTok(c);
-      const l = nextTok(c);
-      const typ = parseUint(l.token, 8);
-      if (typ === undefined || l.err) throw new RdataError('bad SSHFP Type', l);
-      nextTok(c);
-      const fp = endingToString(c, 'bad SSHFP Fingerprint');
-      return Buffer.from([alg, typ, ...hexBytes(fp, 'bad SSHFP Fingerprint', l)]);
-    },
-  ],
+  [44, wire(F.u8('bad SSHFP Algorithm'), F.u8('bad SSHFP Type'), F.hex('bad SSHFP Fingerprint', true))],
   [52, tlsaLike('TLSA')],
   [53, tlsaLike('SMIMEA')],
-  [
-    61,
-    (c) => {
-      const l = c.peek();
-      const s = endingToString(c, 'bad OPENPGPKEY PublicKey');
-      return base64Bytes(s, 'bad OPENPGPKEY PublicKey', l);
-    },
-  ],
-  [
-    49,
-    (c) => {
-      const l = c.peek();
-      const s = endingToString(c, 'bad DHCID Digest');
-      return base64Bytes(s, 'bad DHCID Digest', l);
-    },
-  ],
+  [61, wire(F.base64('bad OPENPGPKEY PublicKey'))],
+  [49, wire(F.base64('bad DHCID Digest'))],
   [
     256,
     (c) => {
       const priority = uintTok(c, 16, 'bad URI Priority');
       nextTok(c);
       const l = nextTok(c);
-      const weight = parseUint(l.token, 16);
-      if (weight === undefined || l.err) throw new RdataError('bad URI Weight', l);
+      const weight = uintOf(l, 16, 'bad URI Weight');
       nextTok(c);
       const s = endingToTxtSlice(c, 'bad URI Target');
       if (s.length !== 1) throw new RdataError('bad URI Target', l);
@@ -906,8 +879,7 @@ const PARSERS = new Map<number, Parser>([
     257,
     (c) => {
       let l = nextTok(c);
-      const flags = parseUint(l.token, 8);
-      if (flags === undefined || l.err) throw new RdataError('bad CAA Flag', l);
+      const flags = uintOf(l, 8, 'bad CAA Flag');
       nextTok(c);
       l = nextTok(c);
       if (l.value !== Z.String) throw new RdataError('bad CAA Tag', l);
