@@ -24,12 +24,12 @@ async function start(corefile: (port: number) => string, opts: { env?: Record<st
   return { p, port };
 }
 
-async function startWithPidfile(): Promise<{ p: TsdnsProcess; pidfile: string }> {
+async function startWithPidfile(extra = ''): Promise<{ p: TsdnsProcess; pidfile: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tsdns-e2e-sig-'));
   dirs.push(dir);
   const pidfile = join(dir, 'pid');
   const port = await freePort();
-  const p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`, { port, args: ['-pidfile', pidfile] });
+  const p = await spawnTsdns(`.:${port} {\n    whoami\n${extra}}\n`, { port, args: ['-pidfile', pidfile] });
   procs.push(p);
   assert.ok(!p.exited, p.stderrText());
   assert.equal(readFileSync(pidfile, 'utf8'), `${p.pid}\n`);
@@ -171,6 +171,23 @@ describe('signals', { concurrency: true }, () => {
     assert.deepEqual(st, { code: 0, signal: null });
     assert.ok(p.stdout().includes('[INFO] SIGINT: Shutting down'), p.stdoutText());
     assert.equal(existsSync(pidfile), false, 'pidfile removed');
+  });
+
+  it('a second SIGINT while the first one stops the server (here: lameduck) quits at once, exits 2', async () => {
+    const hport = await freePort();
+    const { p, pidfile } = await startWithPidfile(`    health ${HOST}:${hport} {\n        lameduck 20s\n    }\n`);
+    const t0 = Date.now();
+    p.kill('SIGINT');
+    await p.waitForLine('[INFO] plugin/health: Going into lameduck mode for 20s');
+    assert.equal(existsSync(pidfile), false, 'pidfile removed by the first SIGINT');
+    p.kill('SIGINT');
+    const st = await p.waitForExit();
+    assert.deepEqual(st, { code: 2, signal: null });
+    assert.ok(Date.now() - t0 < 10000, 'did not wait for the lameduck');
+    assert.deepEqual(
+      p.stdout().filter((l) => l.includes('SIGINT')),
+      ['[INFO] SIGINT: Shutting down', '[INFO] SIGINT: Force quit'],
+    );
   });
 
   it('SIGHUP is ignored: the process keeps serving', async () => {

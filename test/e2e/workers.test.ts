@@ -463,6 +463,33 @@ describe('-workers', { concurrency: 4 }, () => {
     await waitFor(() => workers.every((w) => !alive(w)), 5000);
   });
 
+  it('SIGQUIT: the primary quits at once, exits 0, and no worker is left', async () => {
+    const { p, pidfile } = await startWorkers(v('q'));
+    const workers = childrenOf(p.pid);
+    assert.equal(workers.length, 2);
+    p.kill('SIGQUIT');
+    const st = await p.waitForExit(15000);
+    assert.deepEqual(st, { code: 0, signal: null });
+    assert.ok(!existsSync(pidfile));
+    assert.deepEqual(p.stdout().filter((l) => l.includes('SIGQUIT')), ['[INFO] SIGQUIT: Quitting process immediately']);
+    await waitFor(() => workers.every((w) => !alive(w) || zombie(w)), 5000);
+  });
+
+  it('a second SIGINT during the lameduck quits at once, exits 2, and no worker is left', async () => {
+    const hport = await freePort();
+    const { p } = await startWorkers(v('ii', `    health ${HOST}:${hport} {\n        lameduck 20s\n    }\n`));
+    const workers = childrenOf(p.pid);
+    const t0 = Date.now();
+    p.kill('SIGINT');
+    await p.waitForLine('[INFO] plugin/health: Going into lameduck mode for 20s');
+    p.kill('SIGINT');
+    const st = await p.waitForExit(15000);
+    assert.deepEqual(st, { code: 2, signal: null });
+    assert.ok(Date.now() - t0 < 10000, 'did not wait for the lameduck');
+    assert.deepEqual(p.stdout().filter((l) => l.includes('SIGINT')), ['[INFO] SIGINT: Shutting down', '[INFO] SIGINT: Force quit']);
+    await waitFor(() => workers.every((w) => !alive(w) || zombie(w)), 5000);
+  });
+
   it('SIGTERM with health lameduck: every worker keeps answering for the lameduck time, then all exit 0', async () => {
     const hport = await freePort();
     const { p, port } = await startWorkers(v('ld', `    health ${HOST}:${hport} {\n        lameduck 1500ms\n    }\n`));
