@@ -10,7 +10,7 @@ import { buildInfo, Instance, preloadLogger, setProcessReloader, log, VERSION, t
 import { FlagError, parseFlags, usage, type FlagDef } from './flags.js';
 import { buildInput, loadCorefile, type Loaded } from './load.js';
 import { defaultPluginCfgPath, loadPluginCfg } from './plugincfg.js';
-import { fatal, removePidfile, shutdownCallbacks, versionText } from './runtime.js';
+import { fatal, installSignals, shutdownCallbacks, versionText } from './runtime.js';
 import { TSDNS_VERSION } from './version.js';
 import { checkWorkers, resolveWorkers } from './workers.js';
 
@@ -148,7 +148,16 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const started = instance;
-  installSignals({ current: () => instance ?? started, read, reload, pidfile });
+  const current = (): Instance => instance ?? started;
+  installSignals({
+    pidfile,
+    stop: (signame) => shutdownCallbacks(current(), signame),
+    // SIGINT exits once the callbacks ran; SIGTERM also waits (up to 5 s) for the servers to stop
+    close: (signame) => (signame === 'SIGTERM' ? current().stopListeners(5000) : Promise.resolve()),
+    kill: () => undefined,
+    read,
+    reload,
+  });
 }
 
 /**
@@ -172,58 +181,4 @@ async function startPrimary(o: { workers: number; registry: PluginRegistry; port
   }
   const { runPrimary } = await import('./primary.js');
   await runPrimary({ ...o, loaded, banner });
-}
-
-interface SignalState {
-  current(): Instance;
-  read(): Loaded;
-  reload(source: Loaded): Promise<void>;
-  pidfile: string | undefined;
-}
-
-function installSignals(state: SignalState): void {
-  let sigints = 0;
-
-  process.on('SIGINT', () => {
-    if (sigints++ > 0) {
-      log.info('SIGINT: Force quit');
-      removePidfile(state.pidfile);
-      process.exit(2);
-    }
-    log.info('SIGINT: Shutting down');
-    removePidfile(state.pidfile);
-    void shutdownCallbacks(state.current(), 'SIGINT').then((code) => process.exit(code));
-  });
-
-  process.on('SIGTERM', () => {
-    log.info('SIGTERM: Shutting down servers then terminating');
-    void (async () => {
-      const code = await shutdownCallbacks(state.current(), 'SIGTERM');
-      removePidfile(state.pidfile);
-      await state.current().stopListeners(5000);
-      process.exit(code);
-    })();
-  });
-
-  process.on('SIGQUIT', () => {
-    log.info('SIGQUIT: Quitting process immediately');
-    removePidfile(state.pidfile);
-    process.exit(0);
-  });
-
-  process.on('SIGHUP', () => {
-    // ignored, as in CoreDNS
-  });
-
-  process.on('SIGUSR1', () => {
-    log.info('SIGUSR1: Reloading');
-    let loaded: Loaded;
-    try {
-      loaded = state.read();
-    } catch (e) {
-      log.error(`SIGUSR1: loading updated Caddyfile: loading Caddyfile via flag: ${(e as Error).message}`);
-      return;
-    }
-    state.reload(loaded).catch((e: unknown) => log.error(`SIGUSR1: ${e instanceof Error ? e.message : String(e)}`));
-  });
 }

@@ -24,7 +24,7 @@ import { Instance, log, registry as metricsRegistry, type PluginRegistry } from 
 import { HttpFronts } from './httpfront.js';
 import { Channel, ChannelClosedError } from './ipc.js';
 import { buildInput, loadCorefile, type Loaded } from './load.js';
-import { errorText, fatal, removePidfile, versionText } from './runtime.js';
+import { errorText, fatal, installSignals, versionText } from './runtime.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -306,58 +306,12 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
       fatal(`could not write pidfile: ${errorText(e)}`);
     }
   }
-  installSignals(p);
-}
-
-function installSignals(p: Primary): void {
-  const { pidfile } = p.o;
-  let sigints = 0;
-
-  process.on('SIGINT', () => {
-    if (sigints++ > 0) {
-      log.info('SIGINT: Force quit');
-      removePidfile(pidfile);
-      p.killAll();
-      process.exit(2);
-    }
-    log.info('SIGINT: Shutting down');
-    removePidfile(pidfile);
-    void p.stopAll('SIGINT').then(async (code) => {
-      await p.fronts.closeAll();
-      process.exit(code);
-    });
-  });
-
-  process.on('SIGTERM', () => {
-    log.info('SIGTERM: Shutting down servers then terminating');
-    void (async () => {
-      const code = await p.stopAll('SIGTERM');
-      removePidfile(pidfile);
-      await p.fronts.closeAll();
-      process.exit(code);
-    })();
-  });
-
-  process.on('SIGQUIT', () => {
-    log.info('SIGQUIT: Quitting process immediately');
-    removePidfile(pidfile);
-    p.killAll();
-    process.exit(0);
-  });
-
-  process.on('SIGHUP', () => {
-    // ignored, as in CoreDNS
-  });
-
-  process.on('SIGUSR1', () => {
-    log.info('SIGUSR1: Reloading');
-    let loaded: Loaded;
-    try {
-      loaded = loadCorefile(p.o.conf, p.o.port);
-    } catch (e) {
-      log.error(`SIGUSR1: loading updated Caddyfile: loading Caddyfile via flag: ${errorText(e)}`);
-      return;
-    }
-    p.enqueue(() => p.reloadAll(loaded)).catch((e: unknown) => log.error(`SIGUSR1: ${errorText(e)}`));
+  installSignals({
+    pidfile: o.pidfile,
+    stop: (signame) => p.stopAll(signame),
+    close: () => p.fronts.closeAll(),
+    kill: () => p.killAll(),
+    read: () => loadCorefile(o.conf, o.port),
+    reload: (loaded) => p.enqueue(() => p.reloadAll(loaded)),
   });
 }
