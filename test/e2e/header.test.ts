@@ -9,17 +9,15 @@ import { after, before, describe, it } from 'node:test';
 import { DNSSEC_OK, EDNS, RCODE, decodeMessage, encodeMessage, getOpt, type Msg } from '@tsdns/core';
 import {
   DnsTcpClient,
-  freePort,
   makeQuery,
   packQuery,
   queryTcp,
   queryUdp,
-  spawnTsdns,
   udpNoReply,
   type DnsReply,
   type TsdnsProcess,
 } from '@tsdns/testing';
-import { HOST, assertWhoami, hex } from './helpers.js';
+import { HOST, assertWhoami, hex, startWhoami } from './helpers.js';
 
 const QR = 0x8000;
 const AA = 0x0400;
@@ -52,9 +50,7 @@ describe('header filter and EDNS', { concurrency: true }, () => {
   let port: number;
 
   before(async () => {
-    port = await freePort();
-    p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`);
-    assert.ok(!p.exited, p.stderrText());
+    ({ p, port } = await startWhoami());
   });
   after(() => {
     p?.kill('SIGKILL');

@@ -1,7 +1,7 @@
 /**
  * Shared helpers of the end-to-end tests: dig runner and parser, Node
- * resolver, a test plugin.cfg with a zone-tagging third-party plugin, and
- * assertions on whoami replies.
+ * resolver, a test plugin.cfg with a zone-tagging third-party plugin, a
+ * whoami server, and assertions on whoami replies.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promises as dnsPromises } from 'node:dns';
 import { AUTHORITATIVE_ANSWER, RECURSION_AVAILABLE, getOpt, type Msg, type RR, type SrvData } from '@tsdns/core';
-import { REPO_ROOT } from '@tsdns/testing';
+import { REPO_ROOT, freePort, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
 
 export const HOST = '127.0.0.1';
 
@@ -267,6 +267,14 @@ export function assertWhoami(
   assert.equal(srv.ttl, 0);
   const d = srv.data as SrvData;
   assert.deepEqual({ ...d }, { priority: 0, weight: 0, port: want.port, target: '.' });
+}
+
+/** tsdns serving whoami on a free port (checked to have started). */
+export async function startWhoami(): Promise<{ p: TsdnsProcess; port: number }> {
+  const port = await freePort();
+  const p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`);
+  assert.ok(!p.exited, p.stderrText());
+  return { p, port };
 }
 
 /** The reply's OPT record (or undefined). */

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RCODE } from '@tsdns/core';
-import { DnsTcpClient, freePort, makeQuery, queryTcp, spawnTsdns, tcpFrame, type TsdnsProcess } from '@tsdns/testing';
-import { HOST, assertWhoami } from './helpers.js';
+import { DnsTcpClient, makeQuery, queryTcp, tcpFrame, type TsdnsProcess } from '@tsdns/testing';
+import { HOST, assertWhoami, startWhoami } from './helpers.js';
 
 const tick = (ms = 15): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -21,9 +21,7 @@ describe('DNS over TCP', { concurrency: true }, () => {
   };
 
   before(async () => {
-    port = await freePort();
-    p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`);
-    assert.ok(!p.exited, p.stderrText());
+    ({ p, port } = await startWhoami());
   });
   after(() => {
     for (const c of clients) c.close();

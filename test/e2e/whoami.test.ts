@@ -5,17 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DNSSEC_OK, EDNS, encodeMessage, getOpt, type OptRecord } from '@tsdns/core';
-import { DnsTcpClient, freePort, makeQuery, queryTcp, queryUdp, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
-import { HOST, assertWhoami, dig, requireDig, ipv6Loopback, resolver, resolverCode } from './helpers.js';
+import { DnsTcpClient, freePort, makeQuery, queryTcp, queryUdp, type TsdnsProcess } from '@tsdns/testing';
+import { HOST, assertWhoami, dig, requireDig, ipv6Loopback, resolver, resolverCode, startWhoami } from './helpers.js';
 
 describe('whoami over the wire', { concurrency: true }, () => {
   let p: TsdnsProcess;
   let port: number;
 
   before(async () => {
-    port = await freePort();
-    p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`);
-    assert.ok(!p.exited, p.stderrText());
+    ({ p, port } = await startWhoami());
   });
   after(async () => {
     p?.kill('SIGKILL');

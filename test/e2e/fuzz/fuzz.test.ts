@@ -16,9 +16,9 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { RCODE, decodeMessage, type Msg } from '@tsdns/core';
-import { DnsTcpClient, freePort, makeQuery, packQuery, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
-import { HOST, assertWhoami, hex } from '../helpers.js';
-import { expectationOf, packet, Rng } from './gen.js';
+import { DnsTcpClient, makeQuery, packQuery, type TsdnsProcess } from '@tsdns/testing';
+import { HOST, assertWhoami, hex, startWhoami } from '../helpers.js';
+import { expectationOf, packet, Rng, type Generated } from './gen.js';
 
 /** Packets per transport in the normal suite. */
 export const FUZZ_PACKETS = 5000;
@@ -191,10 +191,26 @@ describe('fuzz', () => {
     if (failures.length < 50) failures.push(f);
   };
 
+  /** The answer to the valid query sent after fuzz packet `i` (bytes `f`): counted, and a failure unless it is whoami's answer. */
+  const checkValid = (proto: 'udp' | 'tcp', i: number, g: Generated, f: Buffer, r: Buffer, want: { id: number; qname: string; port: number }): void => {
+    stats[proto].valid++;
+    let problem: string | undefined;
+    try {
+      problem = whoamiProblem(decodeMessage(r), { ...want, proto });
+    } catch (e) {
+      problem = `valid answer does not decode: ${(e as Error).message}`;
+    }
+    if (problem) fail({ proto, index: i, reason: `valid query answered wrongly: ${problem}`, packet: hex(f), mutations: g.mutations, reply: hex(r) });
+  };
+
+  /** The replies fuzz packet `i` got before the valid answer, checked against what the server may do with `seen` (what of `f` reached it). */
+  const checkOthers = (proto: 'udp' | 'tcp', i: number, g: Generated, f: Buffer, seen: Buffer, others: Buffer[]): void => {
+    const why = checkFuzzReplies(seen, others, stats[proto]);
+    if (why) fail({ proto, index: i, reason: why, packet: hex(f), mutations: g.mutations, reply: others.map(hex).join(' | ') });
+  };
+
   before(async () => {
-    port = await freePort();
-    p = await spawnTsdns(`.:${port} {\n    whoami\n}\n`);
-    assert.ok(!p.exited, p.stderrText());
+    ({ p, port } = await startWhoami());
   });
   after(() => {
     p?.kill('SIGKILL');
@@ -221,20 +237,12 @@ describe('fuzz', () => {
               break;
             }
             if (r.length >= 2 && r.readUInt16BE(0) === vid) {
-              stats.udp.valid++;
-              let problem: string | undefined;
-              try {
-                problem = whoamiProblem(decodeMessage(r), { id: vid, qname: vname, proto: 'udp', port: c.port });
-              } catch (e) {
-                problem = `valid answer does not decode: ${(e as Error).message}`;
-              }
-              if (problem) fail({ proto: 'udp', index: i, reason: `valid query answered wrongly: ${problem}`, packet: hex(f), mutations: g.mutations, reply: hex(r) });
+              checkValid('udp', i, g, f, r, { id: vid, qname: vname, port: c.port });
               break;
             }
             others.push(r);
           }
-          const why = checkFuzzReplies(seen, others, stats.udp);
-          if (why) fail({ proto: 'udp', index: i, reason: why, packet: hex(f), mutations: g.mutations, reply: others.map(hex).join(' | ') });
+          checkOthers('udp', i, g, f, seen, others);
         }
       } finally {
         c.close();
@@ -266,20 +274,12 @@ describe('fuzz', () => {
               break;
             }
             if (r.readUInt16BE(0) === vid && r.length >= 12) {
-              stats.tcp.valid++;
-              let problem: string | undefined;
-              try {
-                problem = whoamiProblem(decodeMessage(r), { id: vid, qname: vname, proto: 'tcp', port: c.localPort });
-              } catch (e) {
-                problem = `valid answer does not decode: ${(e as Error).message}`;
-              }
-              if (problem) fail({ proto: 'tcp', index: i, reason: `valid query answered wrongly: ${problem}`, packet: hex(f), mutations: g.mutations, reply: hex(r) });
+              checkValid('tcp', i, g, f, r, { id: vid, qname: vname, port: c.localPort });
               break;
             }
             others.push(r);
           }
-          const why = checkFuzzReplies(f, others, stats.tcp);
-          if (why) fail({ proto: 'tcp', index: i, reason: why, packet: hex(f), mutations: g.mutations, reply: others.map(hex).join(' | ') });
+          checkOthers('tcp', i, g, f, f, others);
         }
       } finally {
         c.close();
