@@ -277,6 +277,28 @@ export async function startWhoami(): Promise<{ p: TsdnsProcess; port: number }> 
   return { p, port };
 }
 
+/** The distributed SRV question of the gathersrv examples (clusters a and b behind distributed.local). */
+export const DEMO_SRV = '_demo._tcp.demo-service.default.svc.distributed.local.';
+
+/** The gathersrv examples' merged answer to DEMO_SRV: two instances per cluster, renamed with its prefix, with their A glue. */
+export function assertDemoSrvAnswer(m: Msg): void {
+  assert.deepEqual((m.answers as RR[]).map((r) => (r.data as SrvData).target).sort(), [
+    'a-demo-service-0.default.svc.distributed.local.',
+    'a-demo-service-1.default.svc.distributed.local.',
+    'b-demo-service-0.default.svc.distributed.local.',
+    'b-demo-service-1.default.svc.distributed.local.',
+  ]);
+  assert.deepEqual(
+    (m.additionals as RR[]).filter((r) => r.type === 'A').map((r) => `${r.name} ${String(r.data)}`).sort(),
+    [
+      'a-demo-service-0.default.svc.distributed.local. 10.8.1.2',
+      'a-demo-service-1.default.svc.distributed.local. 10.8.1.2',
+      'b-demo-service-0.default.svc.distributed.local. 10.9.1.2',
+      'b-demo-service-1.default.svc.distributed.local. 10.9.1.2',
+    ],
+  );
+}
+
 /** The reply's OPT record (or undefined). */
 export { getOpt };
 

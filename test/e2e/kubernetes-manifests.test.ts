@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newReply, setRcode, type RR, type SrvData } from '@tsdns/core';
 import { freePort, httpGet, makeQuery, queryTcp, queryUdp, REPO_ROOT, spawnTsdns, startUpstream, type TsdnsProcess, type Upstream } from '@tsdns/testing';
+import { DEMO_SRV, assertDemoSrvAnswer } from './helpers.js';
 
 const DIR = join(REPO_ROOT, 'examples', 'kubernetes');
 const read = (...p: string[]): string => readFileSync(join(...p), 'utf8');
@@ -111,8 +112,35 @@ function swap(text: string, from: string | RegExp, to: string): string {
   return out;
 }
 
+/** Loopback ports a shipped Corefile is moved to. */
+interface TestPorts {
+  dns: number;
+  health: number;
+  ready: number;
+  metrics: number;
+}
+
+/** A shipped Corefile on loopback test ports, `forward . /etc/resolv.conf` sent to `upstream`. */
+async function onLoopback(text: string, upstream: string): Promise<{ text: string; ports: TestPorts }> {
+  const [dns, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  text = swap(text, /^\.:53 \{$/m, `.:${dns} {\n    bind 127.0.0.1`);
+  text = swap(text, /^(\s+)health \{$/m, `$1health 127.0.0.1:${health} {`);
+  text = swap(text, /^(\s+)ready$/m, `$1ready 127.0.0.1:${ready}`);
+  text = swap(text, 'prometheus :9153', `prometheus 127.0.0.1:${metrics}`);
+  text = swap(text, 'forward . /etc/resolv.conf', `forward . ${upstream}`);
+  return { text, ports: { dns, health, ready, metrics } };
+}
+
 const procs: TsdnsProcess[] = [];
 const ups: Upstream[] = [];
+
+/** The real tsdns on a Corefile (checked to have started). */
+async function serve(text: string | null, opts: Parameters<typeof spawnTsdns>[1]): Promise<TsdnsProcess> {
+  const proc = await spawnTsdns(text, opts);
+  procs.push(proc);
+  assert.equal(proc.exited, false, proc.stderrText());
+  return proc;
+}
 after(async () => {
   for (const p of procs) p.kill('SIGKILL');
   for (const u of ups) await u.close();
@@ -245,16 +273,11 @@ test("the ConfigMap's Corefile serves on the real tsdns: forward, cache, health,
     return m;
   });
   ups.push(up);
-  const [dns, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  let text = corefileOf(manifest('ConfigMap'));
-  text = swap(text, /^\.:53 \{$/m, `.:${dns} {\n    bind 127.0.0.1`);
-  text = swap(text, /^(\s+)health \{$/m, `$1health 127.0.0.1:${health} {`);
-  text = swap(text, /^(\s+)ready$/m, `$1ready 127.0.0.1:${ready}`);
-  text = swap(text, 'prometheus :9153', `prometheus 127.0.0.1:${metrics}`);
-  text = swap(text, 'forward . /etc/resolv.conf', `forward . ${up.address}`);
-  const proc = await spawnTsdns(text, { port: dns });
-  procs.push(proc);
-  assert.equal(proc.exited, false, proc.stderrText());
+  const {
+    text,
+    ports: { dns, health, ready, metrics },
+  } = await onLoopback(corefileOf(manifest('ConfigMap')), up.address);
+  await serve(text, { port: dns });
 
   const a = await queryUdp('127.0.0.1', dns, makeQuery('web.example.com.', 'A'));
   assert.equal(a.rcode, 0);
@@ -300,37 +323,16 @@ test('the gathersrv variant answers for the distributed domain from both cluster
   });
   ups.push(other);
 
-  const [dns, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  let text = corefileOf(read(DIR, 'gathersrv', 'configmap.yaml'));
-  text = swap(text, /^distributed\.local:53 \{$/m, `distributed.local:${dns} {\n    bind 127.0.0.1`);
-  text = swap(text, /^\.:53 \{$/m, `.:${dns} {\n    bind 127.0.0.1`);
-  text = swap(text, /^(\s+)health \{$/m, `$1health 127.0.0.1:${health} {`);
-  text = swap(text, /^(\s+)ready$/m, `$1ready 127.0.0.1:${ready}`);
-  text = swap(text, 'prometheus :9153', `prometheus 127.0.0.1:${metrics}`);
+  const shipped = await onLoopback(corefileOf(read(DIR, 'gathersrv', 'configmap.yaml')), other.address);
+  const { dns, metrics } = shipped.ports;
+  let text = swap(shipped.text, /^distributed\.local:53 \{$/m, `distributed.local:${dns} {\n    bind 127.0.0.1`);
   text = swap(text, '10.8.0.1:53', a.address);
   text = swap(text, '10.9.0.1:53', b.address);
-  text = swap(text, 'forward . /etc/resolv.conf', `forward . ${other.address}`);
-  const proc = await spawnTsdns(text, { port: dns });
-  procs.push(proc);
-  assert.equal(proc.exited, false, proc.stderrText());
+  await serve(text, { port: dns });
 
-  const srv = await queryUdp('127.0.0.1', dns, makeQuery('_demo._tcp.demo-service.default.svc.distributed.local.', 'SRV'));
+  const srv = await queryUdp('127.0.0.1', dns, makeQuery(DEMO_SRV, 'SRV'));
   assert.equal(srv.rcode, 0);
-  assert.deepEqual((srv.msg.answers as RR[]).map((r) => (r.data as SrvData).target).sort(), [
-    'a-demo-service-0.default.svc.distributed.local.',
-    'a-demo-service-1.default.svc.distributed.local.',
-    'b-demo-service-0.default.svc.distributed.local.',
-    'b-demo-service-1.default.svc.distributed.local.',
-  ]);
-  assert.deepEqual(
-    (srv.msg.additionals as RR[]).filter((r) => r.type === 'A').map((r) => `${r.name} ${String(r.data)}`).sort(),
-    [
-      'a-demo-service-0.default.svc.distributed.local. 10.8.1.2',
-      'a-demo-service-1.default.svc.distributed.local. 10.8.1.2',
-      'b-demo-service-0.default.svc.distributed.local. 10.9.1.2',
-      'b-demo-service-1.default.svc.distributed.local. 10.9.1.2',
-    ],
-  );
+  assertDemoSrvAnswer(srv.msg);
   // every other name still goes through the default block
   const web = await queryUdp('127.0.0.1', dns, makeQuery('web.example.com.', 'A'));
   assert.equal((web.msg.answers[0] as RR).data, '192.0.2.54');
@@ -348,14 +350,9 @@ test('an edited ConfigMap is picked up by reload, through the symlinks the kubel
     return m;
   });
   ups.push(up);
-  const [dns, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  let text = corefileOf(manifest('ConfigMap'));
-  text = swap(text, /^\.:53 \{$/m, `.:${dns} {\n    bind 127.0.0.1`);
-  text = swap(text, /^(\s+)health \{$/m, `$1health 127.0.0.1:${health} {`);
-  text = swap(text, /^(\s+)ready$/m, `$1ready 127.0.0.1:${ready}`);
-  text = swap(text, 'prometheus :9153', `prometheus 127.0.0.1:${metrics}`);
-  text = swap(text, 'forward . /etc/resolv.conf', `forward . ${up.address}`);
-  text = swap(text, /^(\s+)reload$/m, '$1reload 2s 1s'); // CoreDNS's shortest period, instead of 30s
+  const shipped = await onLoopback(corefileOf(manifest('ConfigMap')), up.address);
+  const { dns } = shipped.ports;
+  const text = swap(shipped.text, /^(\s+)reload$/m, '$1reload 2s 1s'); // CoreDNS's shortest period, instead of 30s
 
   // a ConfigMap volume: Corefile -> ..data/Corefile, ..data -> a timestamped directory
   const vol = mkdtempSync(join(tmpdir(), 'tsdns-configmap-'));
@@ -367,9 +364,7 @@ test('an edited ConfigMap is picked up by reload, through the symlinks the kubel
   };
   version('..2024_01_01_00_00_00.1', text);
   symlinkSync(join('..data', 'Corefile'), join(vol, 'Corefile'));
-  const proc = await spawnTsdns(null, { conf: 'none', args: ['-conf', join(vol, 'Corefile')], port: dns });
-  procs.push(proc);
-  assert.equal(proc.exited, false, proc.stderrText());
+  const proc = await serve(null, { conf: 'none', args: ['-conf', join(vol, 'Corefile')], port: dns });
   const ttl = async (name: string): Promise<number> => ((await queryUdp('127.0.0.1', dns, makeQuery(name, 'A'))).msg.answers[0] as RR | undefined)?.ttl ?? -1;
   assert.equal(await ttl('before.example.'), 30);
 

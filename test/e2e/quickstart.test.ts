@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RR, SrvData } from '@tsdns/core';
+import type { RR } from '@tsdns/core';
 import { freePort, makeQuery, queryUdp, REPO_ROOT, spawnTsdns, type TsdnsProcess } from '@tsdns/testing';
+import { DEMO_SRV, assertDemoSrvAnswer } from './helpers.js';
 
 let proc: TsdnsProcess | undefined;
 after(() => {
@@ -33,21 +34,8 @@ test('the quick start serves the gathersrv scenario and whoami', async () => {
     port: p1053,
   });
 
-  const srv = await queryUdp('127.0.0.1', p1053, makeQuery('_demo._tcp.demo-service.default.svc.distributed.local.', 'SRV'));
-  const targets = (srv.msg.answers as RR[]).map((r) => (r.data as SrvData).target).sort();
-  assert.deepEqual(targets, [
-    'a-demo-service-0.default.svc.distributed.local.',
-    'a-demo-service-1.default.svc.distributed.local.',
-    'b-demo-service-0.default.svc.distributed.local.',
-    'b-demo-service-1.default.svc.distributed.local.',
-  ]);
-  const glue = (srv.msg.additionals as RR[]).filter((r) => r.type === 'A').map((r) => `${r.name} ${String(r.data)}`).sort();
-  assert.deepEqual(glue, [
-    'a-demo-service-0.default.svc.distributed.local. 10.8.1.2',
-    'a-demo-service-1.default.svc.distributed.local. 10.8.1.2',
-    'b-demo-service-0.default.svc.distributed.local. 10.9.1.2',
-    'b-demo-service-1.default.svc.distributed.local. 10.9.1.2',
-  ]);
+  const srv = await queryUdp('127.0.0.1', p1053, makeQuery(DEMO_SRV, 'SRV'));
+  assertDemoSrvAnswer(srv.msg);
 
   const who = await queryUdp('127.0.0.1', p1053, makeQuery('whoami.example.', 'A'));
   assert.equal((who.msg.additionals[0] as RR).data, '127.0.0.1');
