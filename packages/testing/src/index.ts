@@ -2,13 +2,13 @@
  * @tsdns/testing: helpers for plugin authors and for tsdns's own tests.
  *
  * - TestWriter / serveHandler: unit-test a handler without sockets.
- * - makeQuery / packQuery: build queries.
+ * - makeQuery / packQuery / setQuestion: build queries.
  * - queryUdp / queryTcp / DnsTcpClient: talk to a server over real sockets.
  * - startUpstream: a real DNS server answering from a function.
  * - serveCorefile: a whole configuration running in the test process.
  * - spawnTsdns / freePort: the real executable on a free port.
  */
-export { makeQuery, makeOpt, packQuery, randomId, type QueryOptions, type EdnsOptions } from './query.js';
+export { makeQuery, makeOpt, packQuery, randomId, setQuestion, type QueryOptions, type EdnsOptions } from './query.js';
 export {
   TestWriter,
   MemoryWriter,

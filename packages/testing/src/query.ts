@@ -95,6 +95,17 @@ export function makeQuery(name: string, type = 'A', opts: QueryOptions = {}): Ms
   return m;
 }
 
+/**
+ * A query as miekg's `SetQuestion` makes it, the way CoreDNS's plugin tests
+ * build theirs: RD set, id 29008 unless given; `flags` replaces the header
+ * flags, `qclass` the class.
+ */
+export function setQuestion(name: string, type = 'A', opts: { id?: number; qclass?: string; flags?: number } = {}): Msg {
+  const q = makeQuery(name, type, { id: opts.id ?? 29008, ...(opts.qclass ? { class: opts.qclass } : {}) });
+  if (opts.flags !== undefined) q.flags = opts.flags;
+  return q;
+}
+
 /** Wire bytes of a query (uncompressed, as clients send them). */
 export function packQuery(name: string, type = 'A', opts: QueryOptions = {}): Buffer {
   return encodeMessage(makeQuery(name, type, opts));
