@@ -12,6 +12,18 @@ function parseAll(text: string | Buffer, origin = 'example.org.', file = 'db.tes
   return { rrs: raw.map(rrText), err: zp.err()?.message, raw };
 }
 
+/** Expects `text` (or these lines) to parse without an error into these records. */
+function assertParses(text: string | string[], want: string[]): void {
+  const r = parseAll(typeof text === 'string' ? text : text.join('\n') + '\n');
+  assert.equal(r.err, undefined);
+  assert.deepEqual(r.rrs, want);
+}
+
+/** Expects each text to fail with its error. */
+function assertErrors(cases: [string, string][]): void {
+  for (const [text, want] of cases) assert.equal(parseAll(text).err, want, JSON.stringify(text));
+}
+
 test('every syntax feature of the fixture zone', () => {
   const f = fixture('syntax.db');
   const { rrs, err } = parseAll(readFileSync(f), 'example.org.', f);
@@ -99,9 +111,7 @@ test('no TTL anywhere: a record with a class but no TTL gets 0, one with neither
 });
 
 test('CRLF line ends, tabs, blank lines and comment-only lines', () => {
-  const r = parseAll('$TTL 60\r\n\r\n; only a comment\r\nwww\tIN\tA\t192.0.2.1\r\n\t\tIN AAAA ::1 ; same owner\r\n');
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, ['www.example.org. 60 IN A 192.0.2.1', 'www.example.org. 60 IN AAAA ::1']);
+  assertParses('$TTL 60\r\n\r\n; only a comment\r\nwww\tIN\tA\t192.0.2.1\r\n\t\tIN AAAA ::1 ; same owner\r\n', ['www.example.org. 60 IN A 192.0.2.1', 'www.example.org. 60 IN AAAA ::1']);
 });
 
 test('as in miekg/dns, a word made of TTL unit letters is a TTL ("www" is 0 weeks)', () => {
@@ -111,32 +121,27 @@ test('as in miekg/dns, a word made of TTL unit letters is a TTL ("www" is 0 week
 });
 
 test('parentheses anywhere, quoted newlines kept, braces inside quotes ignored', () => {
-  const r = parseAll('$TTL 60\nt TXT ( "a(b" \n "c)d" )\nm MX ( 10\n  mail )\n');
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, ['t.example.org. 60 IN TXT "a(b" "c)d"', 'm.example.org. 60 IN MX 10 mail.example.org.']);
+  assertParses('$TTL 60\nt TXT ( "a(b" \n "c)d" )\nm MX ( 10\n  mail )\n', ['t.example.org. 60 IN TXT "a(b" "c)d"', 'm.example.org. 60 IN MX 10 mail.example.org.']);
 });
 
 test('record types read from text', () => {
-  const r = parseAll(
-    [
-      '$TTL 60',
-      'n NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp.example.org.',
-      's SSHFP 1 1 123456789abcdef67890123456789abcdef67890',
-      't TLSA 3 1 1 0123456789abcdef',
-      'd DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118',
-      'k DNSKEY 256 3 8 AwEAAQ==',
-      'u URI 10 1 "ftp://ftp1.example.com/public"',
-      'r RP mbox.example.org. txt.example.org.',
-      'x KX 10 kx',
-      'h HTTPS 1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.1,192.0.2.2',
-      'v SVCB 0 target',
-      'sp SPF "v=spf1 -all"',
-      'mi MINFO rm em',
-      'nsec NSEC next.example.org. A MX RRSIG NSEC',
-    ].join('\n') + '\n',
-  );
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, [
+  const zone = [
+    '$TTL 60',
+    'n NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp.example.org.',
+    's SSHFP 1 1 123456789abcdef67890123456789abcdef67890',
+    't TLSA 3 1 1 0123456789abcdef',
+    'd DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118',
+    'k DNSKEY 256 3 8 AwEAAQ==',
+    'u URI 10 1 "ftp://ftp1.example.com/public"',
+    'r RP mbox.example.org. txt.example.org.',
+    'x KX 10 kx',
+    'h HTTPS 1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.1,192.0.2.2',
+    'v SVCB 0 target',
+    'sp SPF "v=spf1 -all"',
+    'mi MINFO rm em',
+    'nsec NSEC next.example.org. A MX RRSIG NSEC',
+  ];
+  assertParses(zone, [
     'n.example.org. 60 IN NAPTR \\# 38 0064000a0153075349502b44325500045f736970045f756470076578616d706c65036f726700',
     's.example.org. 60 IN SSHFP \\# 22 0101123456789abcdef67890123456789abcdef67890',
     't.example.org. 60 IN TLSA \\# 11 0301010123456789abcdef',
@@ -156,41 +161,38 @@ test('record types read from text', () => {
 });
 
 test('more record types read from text: names, addresses, numbers, DNSSEC algorithms, hex and base64', () => {
-  const r = parseAll(
-    [
-      '$TTL 60',
-      'md MD a',
-      'mf MF a.example.net.',
-      'mb MB a',
-      'mg MG a',
-      'mr MR a',
-      'np NSAP-PTR host',
-      'af AFSDB 1 db',
-      'rt RT 10 relay',
-      'srv SRV 0 5 389 ldap',
-      'aaaa AAAA 2001:DB8::1',
-      'cd CDS 60485 RSASHA256 2 abcdef01',
-      'ds DS 1 rsasha256 1 00',
-      'dl DLV 1 13 1 00ff',
-      'ck CDNSKEY 257 3 13 AwEAAQ==',
-      'ky KEY 0 3 8 AwEAAQ==',
-      'dk DNSKEY 0 3 8 ( AwEA',
-      '  AQ== )',
-      'sm SMIMEA 3 0 0 aabb',
-      'op OPENPGPKEY AwEA AQ==',
-      'dh DHCID AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=',
-      'rr RRSIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
-      'sg SIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
-      'ni NINFO "a" "b"',
-      'av AVC "x"',
-      're RESINFO "qnamemin" "exterr=15"',
-      // a DS digest runs to the end of the line, and may be empty
-      'e DS 1 8 1',
-      'b A 192.0.2.1',
-    ].join('\n') + '\n',
-  );
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, [
+  const zone = [
+    '$TTL 60',
+    'md MD a',
+    'mf MF a.example.net.',
+    'mb MB a',
+    'mg MG a',
+    'mr MR a',
+    'np NSAP-PTR host',
+    'af AFSDB 1 db',
+    'rt RT 10 relay',
+    'srv SRV 0 5 389 ldap',
+    'aaaa AAAA 2001:DB8::1',
+    'cd CDS 60485 RSASHA256 2 abcdef01',
+    'ds DS 1 rsasha256 1 00',
+    'dl DLV 1 13 1 00ff',
+    'ck CDNSKEY 257 3 13 AwEAAQ==',
+    'ky KEY 0 3 8 AwEAAQ==',
+    'dk DNSKEY 0 3 8 ( AwEA',
+    '  AQ== )',
+    'sm SMIMEA 3 0 0 aabb',
+    'op OPENPGPKEY AwEA AQ==',
+    'dh DHCID AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=',
+    'rr RRSIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
+    'sg SIG A 8 3 300 20240101000000 20231201000000 12345 example.org. AwEAAQ==',
+    'ni NINFO "a" "b"',
+    'av AVC "x"',
+    're RESINFO "qnamemin" "exterr=15"',
+    // a DS digest runs to the end of the line, and may be empty
+    'e DS 1 8 1',
+    'b A 192.0.2.1',
+  ];
+  assertParses(zone, [
     'md.example.org. 60 IN MD a.example.org.',
     'mf.example.org. 60 IN MF a.example.net.',
     'mb.example.org. 60 IN MB a.example.org.',
@@ -260,10 +262,7 @@ test('a bad RDATA field is reported with its type and field name, at the token m
     ['w OPENPGPKEY AwE', 'bad OPENPGPKEY PublicKey: "\\n" at line: 2:16'],
     ['w DHCID Aw==  x', 'bad DHCID Digest: " " at line: 2:13'],
   ];
-  for (const [line, want] of cases) {
-    const r = parseAll(`$TTL 60\n${line}\n`);
-    assert.equal(r.err, `db.test: dns: ${want}`, JSON.stringify(line));
-  }
+  assertErrors(cases.map(([line, want]) => [`$TTL 60\n${line}\n`, `db.test: dns: ${want}`]));
 });
 
 test('syntax errors carry FILE: dns: MESSAGE: "TOKEN" at line: L:C', () => {
@@ -289,10 +288,7 @@ test('syntax errors carry FILE: dns: MESSAGE: "TOKEN" at line: L:C', () => {
     ['$TTL 60\nw IN LOC 52 22 23.000 N\n', 'db.test: dns: RR type not supported by tsdns (write the record in RFC 3597 \\# form): " " at line: 2:9'],
     ['$TTL 60\nw IN TYPE99999 x\n', 'db.test: dns: unknown RR type: "unknown RR type" at line: 2:15'],
   ];
-  for (const [text, want] of cases) {
-    const r = parseAll(text);
-    assert.equal(r.err, want, JSON.stringify(text));
-  }
+  assertErrors(cases);
 });
 
 test('errors of the owner, TTL, class and type part of a line and of the directives, as miekg/dns words them', () => {
@@ -315,14 +311,9 @@ test('errors of the owner, TTL, class and type part of a line and of the directi
     ['$INCLUDE( x\n', 'db.test: dns: garbage after $INCLUDE: "unbalanced brace" at line: 1:11'],
     ['$GENERATE \n', 'db.test: dns: expecting $GENERATE value, not this...: "\\n" at line: 1:10'],
   ];
-  for (const [text, want] of cases) {
-    const r = parseAll(text);
-    assert.equal(r.err, want, JSON.stringify(text));
-  }
+  assertErrors(cases);
   // a directive or class ends the previous record; the next line starts afresh
-  const r = parseAll('$TTL 60\n$ORIGIN sub\na IN A 192.0.2.1\nb CH 30 A 192.0.2.2\nc 40 CH A 192.0.2.3\n\tA 192.0.2.4\n');
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, [
+  assertParses('$TTL 60\n$ORIGIN sub\na IN A 192.0.2.1\nb CH 30 A 192.0.2.2\nc 40 CH A 192.0.2.3\n\tA 192.0.2.4\n', [
     'a.sub.example.org. 60 IN A 192.0.2.1',
     'b.sub.example.org. 30 CH A 192.0.2.2',
     'c.sub.example.org. 40 CH A 192.0.2.3',
@@ -416,9 +407,7 @@ test('$INCLUDE: relative to the including file, at most 7 levels deep', () => {
 });
 
 test('$GENERATE: $$ and \\$ are literal dollars; a $GENERATE inside a template is refused', () => {
-  const r = parseAll('$GENERATE 1-2 t$ TXT "a$$b\\$c-$"\n');
-  assert.equal(r.err, undefined);
-  assert.deepEqual(r.rrs, ['t1.example.org. 3600 IN TXT "a$b$c-1"', 't2.example.org. 3600 IN TXT "a$b$c-2"']);
+  assertParses('$GENERATE 1-2 t$ TXT "a$$b\\$c-$"\n', ['t1.example.org. 3600 IN TXT "a$b$c-1"', 't2.example.org. 3600 IN TXT "a$b$c-2"']);
   // an unescaped $ in the template is the counter: "$GENERATE" would become "1GENERATE"
   assert.equal(parseAll('$GENERATE 1-2 \\$GENERATE 1-2 x A 192.0.2.1\n').err, 'db.test: dns: nested $GENERATE directive not allowed: "1-2" at line: 1:14');
 });
