@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import {
   decodeMessage,
   encodeMessage,
+  setPlainNameFastPaths,
   getOpt,
   lowerName,
   unpackName,
@@ -534,6 +535,39 @@ test(`relayed bytes are the message path's bytes (${CASES} generated replies × 
   const min = CASES / 300;
   for (const [what, n] of Object.entries(seen)) assert.ok(n >= min, `only ${n} cases of "${what}" (${JSON.stringify(seen)})`);
   assert.ok(seen.relayed > seen.scanned * 0.6, `relayed ${seen.relayed} of ${seen.scanned} scanned replies`);
+});
+
+test(`the encoder's fast paths for plain names write the general path's bytes (${CASES} generated replies, seed ${SEED})`, () => {
+  let compared = 0;
+  try {
+    for (let i = 0; i < CASES; i++) {
+      const k = randomReply(new Rand(SEED * 1_000_003 + i));
+      let m: Msg;
+      try {
+        m = decodeMessage(k.reply);
+      } catch {
+        continue;
+      }
+      for (const compress of [true, false]) {
+        const encode = (): string => {
+          try {
+            return encodeMessage(m, compress).toString('hex');
+          } catch (e) {
+            return `throws ${e instanceof Error ? e.message : String(e)}`;
+          }
+        };
+        setPlainNameFastPaths(true);
+        const fast = encode();
+        setPlainNameFastPaths(false);
+        const general = encode();
+        assert.equal(fast, general, `case ${i} (seed ${SEED}), compress ${compress}: reply ${k.reply.toString('hex')}`);
+        compared++;
+      }
+    }
+  } finally {
+    setPlainNameFastPaths(true);
+  }
+  assert.ok(compared > CASES, `${compared} encodings compared`);
 });
 
 test('random and mutated bytes never make the scan throw, and what it accepts decodes to its figures', () => {

@@ -637,6 +637,16 @@ function truncateLoop(rrs: DnsRecord[], size: number, l: number, comp: Set<strin
 // ---------------------------------------------------------------------------
 // encoding
 
+let plainNameFastPaths = true;
+
+/**
+ * Turns the encoder's fast paths for plain ASCII names on or off (on by
+ * default). Off, every name takes the general path; tests compare the two.
+ */
+export function setPlainNameFastPaths(on: boolean): void {
+  plainNameFastPaths = on;
+}
+
 class Packer {
   buf: Buffer;
   off = 0;
@@ -689,7 +699,7 @@ class Packer {
     }
     if (!isFqdn(s)) throw new WireError(`dns: domain must be fully qualified: ${s}`);
     const comp = this.comp;
-    if (comp === null && this.plainName(s)) return;
+    if (plainNameFastPaths && (comp === null ? this.plainName(s) : this.plainCompressed(s, comp, compressible))) return;
     const labels = nameToLabels(s);
     const starts = labelStarts(s);
     for (let i = 0; i < labels.length; i++) {
@@ -711,6 +721,50 @@ class Packer {
       this.bytes(l);
     }
     this.u8(0);
+  }
+
+  /**
+   * Fast path with a compression map, for a name made only of ASCII characters
+   * other than backslash (labels are the text between dots): the same pointers
+   * and map entries as the general path, without decoding labels to bytes.
+   * Returns false (having written nothing) when the name needs the general path.
+   */
+  private plainCompressed(s: string, comp: Map<string, number>, compressible: boolean): boolean {
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f || c === 0x5c) return false;
+    }
+    // check every label before writing anything, as nameToLabels does
+    for (let start = 0; start < n; ) {
+      const dot = s.indexOf('.', start);
+      const l = dot - start;
+      if (l === 0 || l > 63) throw new WireError('dns: bad rdata');
+      start = dot + 1;
+    }
+    this.ensure(n + 1);
+    const buf = this.buf;
+    for (let start = 0; start < n; ) {
+      const key = start === 0 ? s : s.slice(start);
+      const p = comp.get(key);
+      const rel = this.off - this.base;
+      if (p !== undefined) {
+        if (compressible && this.compress) {
+          this.u16(0xc000 | p);
+          return true;
+        }
+      } else if (rel < MAX_COMPRESSION_OFFSET) {
+        comp.set(key, rel);
+      }
+      const dot = s.indexOf('.', start);
+      let o = this.off;
+      buf[o++] = dot - start;
+      for (let i = start; i < dot; i++) buf[o++] = s.charCodeAt(i);
+      this.off = o;
+      start = dot + 1;
+    }
+    buf[this.off++] = 0;
+    return true;
   }
 
   /**
