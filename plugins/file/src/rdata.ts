@@ -26,17 +26,16 @@ export function stringToTTL(token: string): number | undefined {
   let s = 0n;
   let i = 0n;
   for (const ch of token) {
-    const unit = TTL_UNITS[ch];
-    if (unit !== undefined) {
-      s += i * unit;
-      i = 0n;
-    } else if (ch >= '0' && ch <= '9') {
+    if (ch >= '0' && ch <= '9') {
       i = i * 10n + BigInt(ch.charCodeAt(0) - 48);
       // Go's uint overflows silently; keep the value bounded like a uint64
       i &= 0xffffffffffffffffn;
-    } else {
-      return undefined;
+      continue;
     }
+    const unit = TTL_UNITS[ch];
+    if (unit === undefined) return undefined;
+    s += i * unit;
+    i = 0n;
   }
   const total = (s + i) & 0xffffffffffffffffn;
   if (total > 0xffffffffn) return undefined;
@@ -572,53 +571,54 @@ function toEndOfLine(kind: FieldKind): boolean {
   return kind === 'hex' || kind === 'base64';
 }
 
-/**
- * Reads one field; `last` is the token of the field before, which is where
- * an error in a field to the end of the line is reported (at the token the
- * field starts with when it is the only one).
- */
-function readField(c: ZLexer, o: string, f: Field, last: Lex | undefined): [FieldValue, Lex] {
-  if (toEndOfLine(f.kind)) {
-    const l = last ?? c.peek();
-    const s = endingToString(c, f.err);
-    return [f.kind === 'hex' ? hexBytes(s, f.err, l) : base64Bytes(s, f.err, l), l];
-  }
-  const l = nextTok(c);
+/** The value of a field held by one token; throws the field's error at the token. */
+function tokenValue(l: Lex, o: string, f: Field): FieldValue {
   switch (f.kind) {
     case 'u8':
     case 'u16':
     case 'u32':
-      return [uintOf(l, BITS[f.kind], f.err), l];
+      return uintOf(l, BITS[f.kind], f.err);
     case 'algorithm': {
       let v = parseUint(l.token, 8);
       if (v === undefined) {
         v = ALGORITHMS[l.token.toUpperCase()];
         if (v === undefined || l.err) throw new RdataError(f.err, l);
       }
-      return [v, l];
+      return v;
     }
     case 'name':
-      return [nameOf(l, o, f.err), l];
+      return nameOf(l, o, f.err);
     case 'ipv4':
       if (!parseIPv4Strict(l.token) || l.err) throw new RdataError(f.err, l);
-      return [l.token, l];
+      return l.token;
     default:
       if (!l.token.includes(':') || l.token.includes('%') || !isIPv6(l.token) || l.err) throw new RdataError(f.err, l);
-      return [l.token.toLowerCase(), l];
+      return l.token.toLowerCase();
   }
 }
 
-/** Reads fields separated by blanks; nothing but a blank may follow the last unless it runs to the end of the line. */
+/**
+ * Reads fields separated by blanks; nothing but a blank may follow the last
+ * unless it runs to the end of the line. An error in a field to the end of
+ * the line is reported at the token of the field before it (at its own first
+ * token when it is the only field).
+ */
 function readFields(c: ZLexer, o: string, fields: readonly Field[]): FieldValue[] {
   const values: FieldValue[] = [];
   let last: Lex | undefined;
   for (const f of fields) {
-    if (last !== undefined && (!toEndOfLine(f.kind) || f.afterBlank)) nextTok(c);
-    const [v, l] = readField(c, o, f, last);
-    values.push(v);
-    last = l;
+    if (toEndOfLine(f.kind)) {
+      if (last !== undefined && f.afterBlank) nextTok(c);
+      const l = last ?? c.peek();
+      const s = endingToString(c, f.err);
+      values.push(f.kind === 'hex' ? hexBytes(s, f.err, l) : base64Bytes(s, f.err, l));
+      return values;
+    }
+    if (last !== undefined) nextTok(c); // the blank between two fields
+    last = nextTok(c);
+    values.push(tokenValue(last, o, f));
   }
-  if (!toEndOfLine(fields[fields.length - 1]!.kind)) done(c);
+  done(c);
   return values;
 }
 
