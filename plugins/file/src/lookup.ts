@@ -178,7 +178,7 @@ export class Lookup {
       elem = tr.search(parts);
       found = elem !== undefined;
       if (!elem) {
-        const wildcard = replaceWithAsteriskLabel(parts);
+        const wildcard = tr.hasWildcards ? replaceWithAsteriskLabel(parts) : '';
         if (wildcard !== '') {
           const wild = tr.search(wildcard);
           if (wild) {

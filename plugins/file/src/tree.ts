@@ -3,7 +3,7 @@
  * one element per owner name holding its RRsets. Built once per zone load;
  * lookups are a hash lookup, ordered walks a binary search.
  */
-import { isSubDomain, typeCode, type RR } from '@tsdns/core';
+import { isSubDomain, lowerName, typeCode, type RR } from '@tsdns/core';
 import { compareTreeLabels, treeLabels } from './names.js';
 
 export class Elem {
@@ -60,14 +60,61 @@ function searchFrom(s: readonly Elem[], k: readonly string[], orEqual: boolean):
   return lo;
 }
 
+/**
+ * The lookup key of a name: equal for two names exactly when their tree labels
+ * are equal. A label of plain text (ASCII, no backslash, one dot, at its end)
+ * is its own spelling, so a name made only of those is keyed by the labels
+ * written back in order - for a plain name, the lower-cased name itself, with
+ * no labels to split; any other name by its labels joined with a separator no
+ * plain key contains.
+ */
 function keyOf(labels: readonly string[]): string {
-  return labels.join('\u0100');
+  let key = '';
+  for (let i = labels.length - 1; i >= 0; i--) {
+    const l = labels[i]!;
+    if (!plainLabel(l)) return '\u0101' + labels.join('\u0100');
+    key += l;
+  }
+  return key;
 }
+
+function plainLabel(l: string): boolean {
+  const last = l.length - 1;
+  if (last < 0 || l.charCodeAt(last) !== 0x2e) return false;
+  for (let i = 0; i < last; i++) {
+    const c = l.charCodeAt(i);
+    if (c > 0x7f || c === 0x5c || c === 0x2e) return false;
+  }
+  return true;
+}
+
+/** keyOf(treeLabels(name)), without splitting a plain name into labels. */
+function keyOfName(name: string): string {
+  const n = name.length;
+  if (n < 2 || name.charCodeAt(n - 1) !== 0x2e) return keyOf(treeLabels(name));
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 0x7f || c === 0x5c) return keyOf(treeLabels(name));
+  }
+  return lowerName(name);
+}
+
+/** The tree label of a wildcard's first label (`*.` as treeLabels writes it). */
+const WILDCARD_LABEL = '*.';
 
 export class Tree {
   private readonly byKey = new Map<string, Elem>();
   private sorted: Elem[] = [];
   private dirty = false;
+  private wildcardLabels = false;
+
+  /**
+   * False when no name in the tree has a `*` label: then no wildcard name is
+   * in it, and none has a name below it, so lookups need not look for one.
+   */
+  get hasWildcards(): boolean {
+    return this.wildcardLabels;
+  }
 
   get count(): number {
     return this.byKey.size;
@@ -79,6 +126,7 @@ export class Tree {
     let e = this.byKey.get(key);
     if (!e) {
       e = new Elem(rr.name, labels);
+      if (labels.includes(WILDCARD_LABEL)) this.wildcardLabels = true;
       this.byKey.set(key, e);
       this.sorted.push(e);
       this.dirty = true;
@@ -88,7 +136,7 @@ export class Tree {
 
   /** The element of a name (case-insensitive), or undefined. */
   search(name: string): Elem | undefined {
-    return this.byKey.get(keyOf(treeLabels(name)));
+    return this.byKey.get(keyOfName(name));
   }
 
   private order(): Elem[] {
