@@ -8,6 +8,7 @@ export * from './msg.js';
 export * from './plugin.js';
 export * from './writer.js';
 export * from './context.js';
+export * from './abort.js';
 export * from './request.js';
 export * from './log.js';
 export * from './metrics.js';

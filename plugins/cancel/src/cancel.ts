@@ -7,7 +7,7 @@
  * synchronous chains) costs one small object and no timer, no
  * AbortController and no microtask.
  */
-import { Context, isPromise, nextOrFailure, type Handler, type Msg, type ResponseWriter } from '@tsdns/core';
+import { Context, isPromise, nextOrFailure, unwatchAbort, watchAbort, type Abortable, type Handler, type Msg, type ResponseWriter } from '@tsdns/core';
 
 // One reason object each, as Go's context.DeadlineExceeded and context.Canceled
 // are single values (and a DOMException is costly to build per query).
@@ -25,12 +25,12 @@ export function canceled(): DOMException {
 }
 
 /** The deadline of one query; creates its AbortController on first use. */
-export class Deadline {
+export class Deadline implements Abortable {
   private readonly parent: Context;
   private readonly ms: number;
   private ac: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private onParentAbort: (() => void) | undefined;
+  /** The parent's signal while this deadline watches it. */
   private parentSignal: AbortSignal | undefined;
   private finished = false;
 
@@ -47,13 +47,14 @@ export class Deadline {
       ac.abort(canceled());
       return ac.signal;
     }
-    const parent = (this.parentSignal = this.parent.signal);
+    const parent = this.parent.signal;
     if (parent.aborted) {
       ac.abort(parent.reason);
       return ac.signal;
     }
-    const onAbort = (this.onParentAbort = (): void => this.abort(parent.reason));
-    parent.addEventListener('abort', onAbort, { once: true });
+    // the parent is often the server's signal, shared by every query in flight
+    this.parentSignal = parent;
+    watchAbort(parent, this);
     this.timer = setTimeout(() => this.abort(deadlineExceeded()), this.ms);
     this.timer.unref();
     return ac.signal;
@@ -69,6 +70,12 @@ export class Deadline {
     return this.timer !== undefined;
   }
 
+  /** The parent signal aborted. */
+  onAbort(signal: AbortSignal): void {
+    this.parentSignal = undefined; // no longer watched
+    this.abort(signal.reason);
+  }
+
   private abort(reason: unknown): void {
     this.cleanup();
     if (this.ac !== undefined && !this.ac.signal.aborted) this.ac.abort(reason);
@@ -77,8 +84,8 @@ export class Deadline {
   private cleanup(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.onParentAbort !== undefined) this.parentSignal!.removeEventListener('abort', this.onParentAbort);
-    this.onParentAbort = undefined;
+    if (this.parentSignal !== undefined) unwatchAbort(this.parentSignal, this);
+    this.parentSignal = undefined;
   }
 
   /** The chain returned: abort (if anyone listens) and release the timer. */

@@ -10,10 +10,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { DecodeError, decodeMessage, scanReply, TRUNCATED_RESPONSE, type Msg, type WireReply } from '@tsdns/core';
+import { DecodeError, decodeMessage, scanReply, TRUNCATED_RESPONSE, unwatchAbort, watchAbort, type Abortable, type Msg, type WireReply } from '@tsdns/core';
 import { abortError, ERR_CACHED_CLOSED, opError, syscallText, tlsErrorText, UpstreamError } from './errors.js';
 import { joinHostPort } from './hostport.js';
-import { unwatchAbort, watchAbort, type Abortable } from './abort.js';
 
 /** How replies are judged: `strict` for queries, `probe` for health checks (any header will do). */
 export type ReadMode = 'strict' | 'probe';

@@ -9,9 +9,9 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
+import { unwatchAbort, watchAbort } from '@tsdns/core';
 import { abortError, opError, syscallText, tlsErrorText, UpstreamError } from './errors.js';
 import type { TlsSettings } from './conn.js';
-import { unwatchAbort, watchAbort } from './abort.js';
 
 export const DOH_PATH = '/dns-query';
 export const DOH_MIME = 'application/dns-message';

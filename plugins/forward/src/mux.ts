@@ -10,8 +10,8 @@
  * timer: exchanges sit in a list in deadline order.
  */
 import type dgram from 'node:dgram';
+import { unwatchAbort, watchAbort, type Abortable } from '@tsdns/core';
 import { abortError, opError, syscallText, UpstreamError } from './errors.js';
-import { unwatchAbort, watchAbort, type Abortable } from './abort.js';
 import { openUdpSocket, readUdpReply, sendDatagram, type Reply } from './conn.js';
 import { randomId } from './ids.js';
 

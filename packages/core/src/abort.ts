@@ -1,9 +1,10 @@
 /**
- * Watching a query's AbortSignal cheaply. Many queries share one signal when
- * no `cancel` plugin narrows it; one `abort` listener per exchange would make
- * every add/remove walk all the others (EventTarget lists are linear) and
- * trip Node's MaxListeners warning. Instead each signal gets one listener
- * while anything watches it, and the watchers sit in a Set.
+ * Watching a query's AbortSignal cheaply. Many queries share one signal (the
+ * server's, when no `cancel` plugin narrows it); one `abort` listener per
+ * query would make every add/remove walk all the others (EventTarget lists
+ * are linear, so the cost grows with the queries in flight) and trip Node's
+ * MaxListeners warning. Instead each signal gets one listener while anything
+ * watches it, and the watchers sit in a Set.
  */
 
 /** Something to stop when its signal aborts. */
