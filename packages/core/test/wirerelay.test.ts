@@ -537,7 +537,7 @@ test(`relayed bytes are the message path's bytes (${CASES} generated replies × 
   assert.ok(seen.relayed > seen.scanned * 0.6, `relayed ${seen.relayed} of ${seen.scanned} scanned replies`);
 });
 
-test(`the encoder's fast paths for plain names write the general path's bytes (${CASES} generated replies, seed ${SEED})`, () => {
+test(`the encoder's fast paths for plain names give the general path's lengths and bytes (${CASES} generated replies, seed ${SEED})`, () => {
   let compared = 0;
   try {
     for (let i = 0; i < CASES; i++) {
@@ -551,7 +551,7 @@ test(`the encoder's fast paths for plain names write the general path's bytes ($
       for (const compress of [true, false]) {
         const encode = (): string => {
           try {
-            return encodeMessage(m, compress).toString('hex');
+            return `${messageLen(m, compress)} ${encodeMessage(m, compress).toString('hex')}`;
           } catch (e) {
             return `throws ${e instanceof Error ? e.message : String(e)}`;
           }

@@ -466,6 +466,7 @@ type LenMap = Set<string> | null;
 function domainNameLen(s: string, off: number, comp: LenMap, compress: boolean): number {
   if (s === '' || s === '.') return 1;
   if (comp !== null && (compress || off < MAX_COMPRESSION_OFFSET)) {
+    if (plainNameFastPaths && plainText(s)) return plainNameLen(s, off, comp, compress);
     const starts = labelStarts(s);
     for (const st of starts) {
       const suffix = st === 0 ? s : s.slice(st);
@@ -478,6 +479,32 @@ function domainNameLen(s: string, off: number, comp: LenMap, compress: boolean):
     // miekg's search: inserts until the first hit; keys are presentation suffixes
   }
   return prefixWireLen(s, s.length) + 1;
+}
+
+/** ASCII without backslashes: presentation offsets are wire offsets. */
+function plainText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** domainNameLen for a plainText name: the same suffixes, visited without splitting it. */
+function plainNameLen(s: string, off: number, comp: Set<string>, compress: boolean): number {
+  const n = s.length;
+  for (let st = 0; ; ) {
+    const suffix = st === 0 ? s : s.slice(st);
+    if (comp.has(suffix)) {
+      if (compress) return st + 2;
+      break;
+    }
+    if (off + st < MAX_COMPRESSION_OFFSET) comp.add(suffix);
+    const dot = s.indexOf('.', st);
+    if (dot === -1 || dot === n - 1) break;
+    st = dot + 1;
+  }
+  return n + 1;
 }
 
 /** Wire octets taken by the labels of `s` before presentation offset `upto`. */
