@@ -92,7 +92,7 @@ class PrefixLogger implements Logger {
     base().log('info', this.prefix + msg);
   }
   notice(msg: string): void {
-    if (notices) base().log('info', this.prefix + msg);
+    if (notices) this.info(msg);
   }
   warning(msg: string): void {
     base().log('warning', this.prefix + msg);
