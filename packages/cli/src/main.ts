@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildInfo, Instance, preloadLogger, setProcessReloader, log, VERSION, type PluginRegistry } from '@tsdns/core';
+import { buildInfo, Instance, preloadLogger, setProcessReloader, log, VERSION, warmUpLater, type PluginRegistry } from '@tsdns/core';
 import { FlagError, parseFlags, usage, type FlagDef } from './flags.js';
 import { buildInput, loadCorefile, type Loaded } from './load.js';
 import { defaultPluginCfgPath, loadPluginCfg } from './plugincfg.js';
@@ -137,8 +137,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (!quiet) process.stdout.write(versionText());
-  // what was left out of the start-up path is loaded now that queries are answered
-  setImmediate(preloadLogger);
+  // what was left out of the start-up path is loaded once queries are answered
+  warmUpLater(preloadLogger);
   if (pidfile) {
     try {
       writeFileSync(pidfile, `${process.pid}\n`, { mode: 0o644 });

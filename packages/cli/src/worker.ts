@@ -16,6 +16,7 @@ import {
   setMetricsGatherer,
   setNotices,
   setProcessReloader,
+  warmUpLater,
   type MetricFamilyJson,
   type PluginRegistry,
 } from '@tsdns/core';
@@ -49,7 +50,7 @@ export function runWorker(o: WorkerOptions): void {
     const inst = await Instance.build(buildInput(src, o.registry, o.port, false));
     await inst.start();
     instance = inst;
-    setImmediate(preloadLogger);
+    warmUpLater(preloadLogger);
   };
 
   // one reload at a time (the primary sends one at a time, but keep the guarantee local too)

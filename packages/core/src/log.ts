@@ -117,7 +117,20 @@ export function pluginLogger(name: string): Logger {
   return new PrefixLogger(`plugin/${name}: `);
 }
 
-/** Loads the logging backend now (the CLI calls it once the server answers). */
+/** Loads the logging backend now (the CLI does it with `warmUpLater` once the server answers). */
 export function preloadLogger(): void {
   base();
+}
+
+/** How long after start-up `warmUpLater` work runs. */
+export const WARMUP_DELAY_MS = 1000;
+
+/**
+ * Runs `fn` (loading winston, prom-client: tens of milliseconds each) a moment
+ * after the server started answering, so that it does not stand in front of
+ * the first queries. What needs them earlier (a log line, a scrape) loads
+ * them then.
+ */
+export function warmUpLater(fn: () => void): void {
+  setTimeout(fn, WARMUP_DELAY_MS).unref();
 }

@@ -89,8 +89,26 @@ function realRegistry(): client.Registry {
     for (const m of pending.values()) r.registerMetric(m);
     pending.clear();
     sharedReal = r;
+    for (const fn of readyHooks.splice(0)) fn();
   }
   return sharedReal;
+}
+
+const readyHooks: (() => void)[] = [];
+
+/**
+ * Runs `fn` when the shared registry becomes a prom-client Registry (the first
+ * scrape or gather, or `preloadRegistry`), or now when it already is one: for
+ * what needs prom-client itself, such as its default process metrics.
+ */
+export function onRegistryReady(fn: () => void): void {
+  if (sharedReal !== undefined) fn();
+  else readyHooks.push(fn);
+}
+
+/** Loads prom-client and makes the shared registry a prom-client Registry now. */
+export function preloadRegistry(): void {
+  realRegistry();
 }
 
 /** What the shared registry does without prom-client: prom-client's own semantics for these three. */
@@ -187,6 +205,15 @@ export function goFloatLabel(f: number): string {
     return `${mant}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
   }
   return String(f);
+}
+
+/**
+ * The metric registered on the shared registry under `name`, or a new one from
+ * `make()` (which registers it): a plugin's metrics exist once per process,
+ * however often its module is loaded (promauto's role in CoreDNS).
+ */
+export function metricOnce<M>(name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
 }
 
 function labelKey(values: readonly string[]): string {

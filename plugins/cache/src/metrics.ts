@@ -5,12 +5,7 @@
  * design. The handler keeps the children of each (server, zones, view) it
  * serves, so the query path does no label hashing.
  */
-import { CounterVec, registry, type CounterChild, type MetricFamilySnapshot, type MetricSample } from '@tsdns/core';
-
-/** The metric already on the registry under `name`, or a new one from `make()`. */
-function once<M>(name: string, make: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
-}
+import { CounterVec, metricOnce, registry, type CounterChild, type MetricFamilySnapshot, type MetricSample } from '@tsdns/core';
 
 /** One label set of a GaugeVec. */
 export class GaugeChild {
@@ -91,10 +86,10 @@ export class GaugeVec {
 }
 
 const counter = (name: string, help: string, labelNames: string[]): CounterVec =>
-  once(name, () => new CounterVec({ name, help, labelNames }));
+  metricOnce(name, () => new CounterVec({ name, help, labelNames }));
 
 /** `coredns_cache_entries{server, type, zones, view}` */
-export const cacheSize: GaugeVec = once(
+export const cacheSize: GaugeVec = metricOnce(
   'coredns_cache_entries',
   () => new GaugeVec({ name: 'coredns_cache_entries', help: 'The number of elements in the cache.', labelNames: ['server', 'type', 'zones', 'view'] }),
 );

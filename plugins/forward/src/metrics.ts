@@ -5,39 +5,32 @@
  * keeps the child of each label set it uses, so the query path does no label
  * hashing.
  */
-import { CounterVec, HistogramVec, promClient, registry, TIME_BUCKETS } from '@tsdns/core';
+import { CounterVec, HistogramVec, metricOnce, TIME_BUCKETS } from '@tsdns/core';
 
 export type { CounterChild, HistogramChild } from '@tsdns/core';
 
-/** The metric already on the registry under `name`, or a new one from `make()`. */
-function once<M>(name: string, make: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
-}
-
 /** `coredns_forward_healthcheck_broken_total`: every upstream was down. */
-export const healthcheckBrokenCount: promClient.Counter = once(
+export const healthcheckBrokenCount: CounterVec = metricOnce(
   'coredns_forward_healthcheck_broken_total',
   () =>
-    new promClient.Counter({
+    new CounterVec({
       name: 'coredns_forward_healthcheck_broken_total',
       help: 'Counter of the number of complete failures of the healthchecks.',
-      registers: [registry],
     }),
 );
 
 /** `coredns_forward_max_concurrent_rejects_total`: queries refused by max_concurrent. */
-export const maxConcurrentRejectCount: promClient.Counter = once(
+export const maxConcurrentRejectCount: CounterVec = metricOnce(
   'coredns_forward_max_concurrent_rejects_total',
   () =>
-    new promClient.Counter({
+    new CounterVec({
       name: 'coredns_forward_max_concurrent_rejects_total',
       help: 'Counter of the number of queries rejected because the concurrent queries were at maximum.',
-      registers: [registry],
     }),
 );
 
 /** `coredns_proxy_request_duration_seconds{proxy_name, to, rcode}`. */
-export const requestDuration: HistogramVec = once(
+export const requestDuration: HistogramVec = metricOnce(
   'coredns_proxy_request_duration_seconds',
   () =>
     new HistogramVec({
@@ -49,20 +42,20 @@ export const requestDuration: HistogramVec = once(
 );
 
 /** `coredns_proxy_healthcheck_failures_total{proxy_name, to}`. */
-export const healthcheckFailureCount: CounterVec = once(
+export const healthcheckFailureCount: CounterVec = metricOnce(
   'coredns_proxy_healthcheck_failures_total',
   () => new CounterVec({ name: 'coredns_proxy_healthcheck_failures_total', help: 'Counter of the number of failed healthchecks.', labelNames: ['proxy_name', 'to'] }),
 );
 
 /** `coredns_proxy_conn_cache_hits_total{proxy_name, to, proto}`. */
-export const connCacheHitsCount: CounterVec = once(
+export const connCacheHitsCount: CounterVec = metricOnce(
   'coredns_proxy_conn_cache_hits_total',
   () =>
     new CounterVec({ name: 'coredns_proxy_conn_cache_hits_total', help: 'Counter of connection cache hits per upstream and protocol.', labelNames: ['proxy_name', 'to', 'proto'] }),
 );
 
 /** `coredns_proxy_conn_cache_misses_total{proxy_name, to, proto}`. */
-export const connCacheMissesCount: CounterVec = once(
+export const connCacheMissesCount: CounterVec = metricOnce(
   'coredns_proxy_conn_cache_misses_total',
   () =>
     new CounterVec({

@@ -7,14 +7,10 @@
  * (per server, per cluster, per type, per code) so that a query does no label
  * hashing.
  */
-import { CounterVec, promClient, registry, type CounterChild } from '@tsdns/core';
-
-function once<M>(name: string, make: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
-}
+import { CounterVec, GaugeVec, metricOnce, type CounterChild } from '@tsdns/core';
 
 /** `coredns_gathersrv_request_count_total{server, qualified, type}`: every request seen. */
-export const requestCount: CounterVec = once(
+export const requestCount: CounterVec = metricOnce(
   'coredns_gathersrv_request_count_total',
   () =>
     new CounterVec({
@@ -25,7 +21,7 @@ export const requestCount: CounterVec = once(
 );
 
 /** `coredns_gathersrv_sub_request_count_total{server, prefix, type, code}`: one per finished sub-request. */
-export const subRequestCount: CounterVec = once(
+export const subRequestCount: CounterVec = metricOnce(
   'coredns_gathersrv_sub_request_count_total',
   () =>
     new CounterVec({
@@ -40,7 +36,7 @@ export const subRequestCount: CounterVec = once(
  * sub-requests that had given no reply when the answer was sent (`timeout`)
  * or that ended without a reply (`error`).
  */
-export const subRequestFailures: CounterVec = once(
+export const subRequestFailures: CounterVec = metricOnce(
   'coredns_gathersrv_sub_request_failures_total',
   () =>
     new CounterVec({
@@ -54,7 +50,7 @@ export const subRequestFailures: CounterVec = once(
  * `coredns_gathersrv_sub_request_skipped_total{server, prefix}` (tsdns):
  * sub-requests not sent because their cluster is down and already probed.
  */
-export const subRequestSkipped: CounterVec = once(
+export const subRequestSkipped: CounterVec = metricOnce(
   'coredns_gathersrv_sub_request_skipped_total',
   () =>
     new CounterVec({
@@ -65,14 +61,13 @@ export const subRequestSkipped: CounterVec = once(
 );
 
 /** `coredns_gathersrv_cluster_healthy{domain, cluster, prefix}` (tsdns): 1 up, 0 down. */
-export const clusterHealthy: promClient.Gauge<'domain' | 'cluster' | 'prefix'> = once(
+export const clusterHealthy: GaugeVec = metricOnce(
   'coredns_gathersrv_cluster_healthy',
   () =>
-    new promClient.Gauge({
+    new GaugeVec({
       name: 'coredns_gathersrv_cluster_healthy',
       help: 'Whether a cluster answers sub requests (1) or is considered down (0).',
-      labelNames: ['domain', 'cluster', 'prefix'] as const,
-      registers: [registry],
+      labelNames: ['domain', 'cluster', 'prefix'],
     }),
 );
 

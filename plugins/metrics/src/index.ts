@@ -7,7 +7,7 @@
  *         tls WEBCONFIGFILE
  *     }
  */
-import { ConfigError, joinHostPort, pluginEnabled, promClient, registry, type Controller, type PluginDefinition } from '@tsdns/core';
+import { ConfigError, joinHostPort, onRegistryReady, pluginEnabled, preloadRegistry, promClient, registry, warmUpLater, type Controller, type PluginDefinition } from '@tsdns/core';
 import { Metrics } from './metrics.js';
 import { ensureListener, stopListener } from './http.js';
 import { goSplitHostPort as splitHostPort } from '@tsdns/core';
@@ -99,7 +99,10 @@ const plugin: PluginDefinition = {
   name: 'prometheus',
   setup(c: Controller): void {
     const cfg = parsePrometheus(c);
-    registerProcessMetrics();
+    // prom-client's process metrics, registered when prom-client loads: at the first
+    // scrape, or a moment after start-up, whichever comes first
+    onRegistryReady(registerProcessMetrics);
+    c.onStartupComplete(() => warmUpLater(preloadRegistry));
     const m = new Metrics(c.config.zones);
 
     c.onStartup(() => ensureListener(cfg.addr, cfg.tlsConfigPath));
