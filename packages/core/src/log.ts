@@ -18,6 +18,11 @@ let sink: LogSink = { write: (line) => process.stdout.write(line) };
 
 let baseLogger: winstonModule.Logger | undefined;
 
+/** Like Go's log package: a message that already ends in a newline gets no second one. */
+function writeLine(line: string): void {
+  sink.write(line.endsWith('\n') ? line : line + '\n');
+}
+
 /**
  * The winston logger, created on first use: loading winston costs tens of
  * milliseconds that a server which has not logged anything yet need not pay
@@ -28,9 +33,7 @@ function base(): winstonModule.Logger {
   const winston = createRequire(import.meta.url)('winston') as typeof winstonModule;
   class StdoutTransport extends winston.transports.Console {
     override log(info: { [key: symbol]: unknown; message?: unknown }, callback: () => void): void {
-      const line = info[Symbol.for('message')] as string;
-      // like Go's log package: a message that already ends in a newline gets no second one
-      sink.write(line.endsWith('\n') ? line : line + '\n');
+      writeLine(info[Symbol.for('message')] as string);
       callback();
     }
   }
@@ -83,28 +86,47 @@ export interface Logger {
   fatal(msg: string): never;
 }
 
+/**
+ * Writes one log line. Through winston once it is loaded; before that (the
+ * start-up, until `warmUpLater` loads it) the same line is written directly,
+ * so that a line logged while starting (the reload plugin's hash) does not
+ * load winston in front of the first queries.
+ */
+function emit(level: Level, message: string): void {
+  if (baseLogger !== undefined) {
+    baseLogger.log(level, message);
+    return;
+  }
+  writeLine(TAGS[level] + message);
+  if (!loadScheduled) {
+    loadScheduled = true;
+    warmUpLater(preloadLogger);
+  }
+}
+let loadScheduled = false;
+
 class PrefixLogger implements Logger {
   private readonly prefix: string;
   constructor(prefix: string) {
     this.prefix = prefix;
   }
   info(msg: string): void {
-    base().log('info', this.prefix + msg);
+    emit('info', this.prefix + msg);
   }
   notice(msg: string): void {
     if (notices) this.info(msg);
   }
   warning(msg: string): void {
-    base().log('warning', this.prefix + msg);
+    emit('warning', this.prefix + msg);
   }
   error(msg: string): void {
-    base().log('error', this.prefix + msg);
+    emit('error', this.prefix + msg);
   }
   debug(msg: string): void {
-    if (debugOn) base().log('debug', this.prefix + msg);
+    if (debugOn) emit('debug', this.prefix + msg);
   }
   fatal(msg: string): never {
-    base().log('fatal', this.prefix + msg);
+    emit('fatal', this.prefix + msg);
     process.exit(1);
   }
 }
