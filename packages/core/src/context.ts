@@ -3,6 +3,7 @@
  * metadata and a logger. Cheap to create (one object per query); derive a
  * narrowed copy with `withSignal`.
  */
+import { signalSource, type AbortSource } from './abort.js';
 import type { BlockConfig } from './config.js';
 import type { Server } from './server.js';
 
@@ -46,6 +47,14 @@ export class Context {
     Object.assign(c, this);
     c.signal = signal;
     return c;
+  }
+
+  /**
+   * The query's cancellation to wait on (aborted with `signal`): what a plugin
+   * that only needs to stop waiting should use, as it need not make a signal.
+   */
+  abortSource(): AbortSource {
+    return signalSource(this.signal);
   }
 
   /** Stores a request-scoped value (any key; use a Symbol or a class to avoid clashes). */

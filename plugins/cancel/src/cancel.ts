@@ -7,7 +7,7 @@
  * synchronous chains) costs one small object and no timer, no
  * AbortController and no microtask.
  */
-import { Context, isPromise, nextOrFailure, unwatchAbort, watchAbort, type Abortable, type Handler, type Msg, type ResponseWriter } from '@tsdns/core';
+import { Context, isPromise, nextOrFailure, signalSource, type Abortable, type AbortSource, type AbortState, type Handler, type Msg, type ResponseWriter } from '@tsdns/core';
 
 // One reason object each, as Go's context.DeadlineExceeded and context.Canceled
 // are single values (and a DOMException is costly to build per query).
@@ -24,39 +24,50 @@ export function canceled(): DOMException {
   return CANCELED;
 }
 
-/** The deadline of one query; creates its AbortController on first use. */
-export class Deadline implements Abortable {
+/**
+ * The deadline of one query, as an AbortSource (what forward waits on) and,
+ * on first use, an AbortSignal. Nothing is armed until someone waits: a chain
+ * that never looks at the query's cancellation costs one small object, and one
+ * that only waits on `ctx.abortSource()` no AbortController.
+ */
+export class Deadline implements Abortable, AbortSource {
   private readonly parent: Context;
   private readonly ms: number;
   private ac: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** The parent's signal while this deadline watches it. */
-  private parentSignal: AbortSignal | undefined;
-  private finished = false;
+  /** The parent's cancellation while this deadline watches it. */
+  private parentSource: AbortSource | undefined;
+  private watchers: Set<Abortable> | undefined;
+  private done = false;
+  private why: unknown = undefined;
 
   constructor(parent: Context, ms: number) {
     this.parent = parent;
     this.ms = ms;
   }
 
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
+  watch(w: Abortable): void {
+    if (this.done || !this.arm()) return;
+    (this.watchers ??= new Set()).add(w);
+  }
+
+  unwatch(w: Abortable): void {
+    this.watchers?.delete(w);
+  }
+
   /** The narrowed signal: aborted by the parent, by the deadline, or when the chain returned. */
   signal(): AbortSignal {
     if (this.ac !== undefined) return this.ac.signal;
     const ac = (this.ac = new AbortController());
-    if (this.finished) {
-      ac.abort(canceled());
-      return ac.signal;
-    }
-    const parent = this.parent.signal;
-    if (parent.aborted) {
-      ac.abort(parent.reason);
-      return ac.signal;
-    }
-    // the parent is often the server's signal, shared by every query in flight
-    this.parentSignal = parent;
-    watchAbort(parent, this);
-    this.timer = setTimeout(() => this.abort(deadlineExceeded()), this.ms);
-    this.timer.unref();
+    if (this.done || !this.arm()) ac.abort(this.why);
     return ac.signal;
   }
 
@@ -70,30 +81,44 @@ export class Deadline implements Abortable {
     return this.timer !== undefined;
   }
 
-  /** The parent signal aborted. */
-  onAbort(signal: AbortSignal): void {
-    this.parentSignal = undefined; // no longer watched
-    this.abort(signal.reason);
+  /** Starts the deadline and watches the parent (once); false when that aborted this at once. */
+  private arm(): boolean {
+    if (this.timer !== undefined || this.parentSource !== undefined) return true;
+    const parent = this.parent.abortSource();
+    if (parent.aborted) {
+      this.abort(parent.reason);
+      return false;
+    }
+    this.parentSource = parent;
+    parent.watch(this);
+    this.timer = setTimeout(() => this.abort(deadlineExceeded()), this.ms);
+    this.timer.unref();
+    return true;
+  }
+
+  /** The parent aborted. */
+  onAbort(parent: AbortState): void {
+    this.parentSource = undefined; // no longer watched
+    this.abort(parent.reason);
   }
 
   private abort(reason: unknown): void {
-    this.cleanup();
+    if (this.done) return;
+    this.done = true;
+    this.why = reason;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.parentSource !== undefined) this.parentSource.unwatch(this);
+    this.parentSource = undefined;
+    const ws = this.watchers;
+    this.watchers = undefined;
+    if (ws !== undefined) for (const w of ws) w.onAbort(this);
     if (this.ac !== undefined && !this.ac.signal.aborted) this.ac.abort(reason);
   }
 
-  private cleanup(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.parentSignal !== undefined) unwatchAbort(this.parentSignal, this);
-    this.parentSignal = undefined;
-  }
-
-  /** The chain returned: abort (if anyone listens) and release the timer. */
+  /** The chain returned: abort what waits (if anything) and release the timer. */
   finish(): void {
-    this.finished = true;
-    if (this.ac === undefined) return; // nobody asked for the signal: nothing to do
-    this.cleanup();
-    if (!this.ac.signal.aborted) this.ac.abort(canceled());
+    this.abort(canceled());
   }
 }
 
@@ -110,6 +135,14 @@ interface CancelFields {
  * (the deadline's lazily made signal) that a later plugin may still replace.
  */
 const CancelContextProto: object = Object.create(Context.prototype, {
+  abortSource: {
+    value(this: CancelFields): AbortSource {
+      const o = this[OVERRIDE];
+      return o !== undefined ? signalSource(o) : this[DEADLINE];
+    },
+    writable: true,
+    configurable: true,
+  },
   signal: {
     get(this: CancelFields): AbortSignal {
       return this[OVERRIDE] ?? this[DEADLINE].signal();

@@ -188,3 +188,78 @@ test('cancel with no next plugin: SERVFAIL "no next plugin found"', async () => 
   const h = new Cancel(100);
   assert.throws(() => h.ServeDNS(Context.background(), new TestWriter(), q()), { message: 'plugin/cancel: no next plugin found' });
 });
+
+test('abortSource: waiting on the query makes no AbortController; watchers hear the deadline, the parent and the end of the chain', async () => {
+  const heard = (): { reasons: unknown[]; w: { onAbort(s: { reason: unknown }): void } } => {
+    const reasons: unknown[] = [];
+    return { reasons, w: { onAbort: (s) => reasons.push(s.reason) } };
+  };
+
+  // the deadline passes
+  const d1 = new Deadline(Context.background(), 20);
+  const src1 = withDeadline(Context.background(), d1).abortSource();
+  assert.equal(src1, d1);
+  const a = heard();
+  src1.watch(a.w);
+  assert.equal(d1.used, false, 'no signal made');
+  assert.equal(d1.timerPending, true);
+  await sleep(60);
+  assert.equal(src1.aborted, true);
+  assert.equal((a.reasons[0] as DOMException).name, 'TimeoutError');
+  assert.equal(d1.timerPending, false);
+  assert.equal(d1.used, false);
+  // a signal asked for afterwards is already aborted, for the same reason
+  assert.equal((d1.signal().reason as DOMException).name, 'TimeoutError');
+
+  // the parent aborts; a watcher that left hears nothing
+  const parentAc = new AbortController();
+  const d2 = new Deadline(Context.background().withSignal(parentAc.signal), 60_000);
+  const src2 = withDeadline(Context.background().withSignal(parentAc.signal), d2).abortSource();
+  const b = heard();
+  const gone = heard();
+  src2.watch(b.w);
+  src2.watch(gone.w);
+  src2.unwatch(gone.w);
+  parentAc.abort(new Error('shutting down'));
+  assert.deepEqual(
+    b.reasons.map((r) => (r as Error).message),
+    ['shutting down'],
+  );
+  assert.deepEqual(gone.reasons, []);
+  assert.equal(d2.timerPending, false);
+
+  // the chain returns while something still waits: it is told the query was canceled
+  const h = new Cancel(5001);
+  const c = heard();
+  let deadline: Deadline | undefined;
+  h.next = {
+    name: 'waits',
+    ServeDNS(ctx): number {
+      const s = ctx.abortSource();
+      deadline = s as Deadline;
+      s.watch(c.w);
+      return 0;
+    },
+  };
+  assert.equal(h.ServeDNS(Context.background(), new TestWriter(), q()), 0);
+  assert.deepEqual(
+    c.reasons.map((r) => (r as DOMException).message),
+    ['context canceled'],
+  );
+  assert.equal(deadline!.timerPending, false);
+  assert.equal(deadline!.used, false);
+
+  // a plugin that narrowed ctx.signal itself is waited on through its signal
+  const d3 = new Deadline(Context.background(), 60_000);
+  const ctx3 = withDeadline(Context.background(), d3);
+  const own = new AbortController();
+  ctx3.signal = own.signal;
+  const e = heard();
+  ctx3.abortSource().watch(e.w);
+  own.abort(new Error('own'));
+  assert.deepEqual(
+    e.reasons.map((r) => (r as Error).message),
+    ['own'],
+  );
+  d3.finish();
+});

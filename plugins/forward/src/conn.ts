@@ -10,7 +10,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { DecodeError, decodeMessage, scanReply, TRUNCATED_RESPONSE, unwatchAbort, watchAbort, type Abortable, type Msg, type WireReply } from '@tsdns/core';
+import { DecodeError, decodeMessage, scanReply, TRUNCATED_RESPONSE, type Abortable, type AbortSource, type AbortState, type Msg, type WireReply } from '@tsdns/core';
 import { abortError, ERR_CACHED_CLOSED, opError, syscallText, tlsErrorText, UpstreamError } from './errors.js';
 import { joinHostPort } from './hostport.js';
 
@@ -155,7 +155,7 @@ abstract class ConnBase implements Abortable {
   protected resolveFn: ((m: Reply) => void) | undefined = undefined;
   protected rejectFn: ((e: UpstreamError) => void) | undefined = undefined;
   protected timer: NodeJS.Timeout | undefined = undefined;
-  protected signal: AbortSignal | undefined = undefined;
+  protected signal: AbortSource | undefined = undefined;
   protected readonly onTimeout = (): void => this.timedOut();
 
   constructor(remote: string) {
@@ -164,7 +164,7 @@ abstract class ConnBase implements Abortable {
     this.used = this.created;
   }
 
-  protected begin(id: number, mode: ReadMode, signal: AbortSignal | undefined, sink: ReplySink | undefined, origId: number, start: number): Promise<Reply> {
+  protected begin(id: number, mode: ReadMode, signal: AbortSource | undefined, sink: ReplySink | undefined, origId: number, start: number): Promise<Reply> {
     this.id = id;
     this.mode = mode;
     this.sink = sink;
@@ -176,13 +176,13 @@ abstract class ConnBase implements Abortable {
     });
     if (signal !== undefined) {
       this.signal = signal;
-      watchAbort(signal, this);
+      signal.watch(this);
     }
     return p;
   }
 
   /** The query's context was cancelled: stop waiting, close the connection. */
-  onAbort(signal: AbortSignal): void {
+  onAbort(signal: AbortState): void {
     if (this.signal === signal) this.fail(abortError(signal));
   }
 
@@ -224,7 +224,7 @@ abstract class ConnBase implements Abortable {
       this.timer = undefined;
     }
     if (this.signal !== undefined) {
-      unwatchAbort(this.signal, this);
+      this.signal.unwatch(this);
       this.signal = undefined;
     }
   }
@@ -321,7 +321,7 @@ export class UdpConn extends ConnBase {
     id: number,
     size: number,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     mode: ReadMode = 'strict',
   ): Promise<Reply> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
@@ -439,7 +439,7 @@ export class StreamConn extends ConnBase {
     frame: Uint8Array,
     id: number,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     mode: ReadMode = 'strict',
     sink?: ReplySink,
     origId = 0,

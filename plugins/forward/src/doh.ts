@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
-import { unwatchAbort, watchAbort } from '@tsdns/core';
+import { type AbortSource, type AbortState } from '@tsdns/core';
 import { abortError, opError, syscallText, tlsErrorText, UpstreamError } from './errors.js';
 import type { TlsSettings } from './conn.js';
 
@@ -58,7 +58,7 @@ export class DohClient {
    * read as Go's (`Post "https://…/dns-query": …`). `timeoutMs` bounds the
    * whole exchange, like http.Client.Timeout.
    */
-  async exchange(wire: Uint8Array, method: DohMethod, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+  async exchange(wire: Uint8Array, method: DohMethod, timeoutMs: number, signal?: AbortSource): Promise<Buffer> {
     const path = method === 'GET' ? `${DOH_PATH}?dns=${Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength).toString('base64url')}` : DOH_PATH;
     const what = `${method === 'GET' ? 'Get' : 'Post'} "https://${this.addr}${path}"`;
     if (this.closed) throw new UpstreamError(`${what}: proxy: transport stopped`, 'stopped');
@@ -78,7 +78,7 @@ export class DohClient {
   }
 
   /** The HTTP/2 session, or undefined when the server speaks HTTP/1.1 only. */
-  private sessionFor(timeoutMs: number, signal?: AbortSignal): Promise<http2.ClientHttp2Session | undefined> {
+  private sessionFor(timeoutMs: number, signal?: AbortSource): Promise<http2.ClientHttp2Session | undefined> {
     if (this.mode === 'h1') return Promise.resolve(undefined);
     const s = this.session;
     if (s !== undefined && !s.closed && !s.destroyed) return Promise.resolve(s);
@@ -88,14 +88,14 @@ export class DohClient {
     if (signal === undefined) return this.connecting;
     return new Promise((resolve, reject) => {
       const w = { onAbort: (): void => reject(abortError(signal)) };
-      watchAbort(signal, w);
+      signal.watch(w);
       this.connecting!.then(
         (v) => {
-          unwatchAbort(signal, w);
+          signal.unwatch(w);
           resolve(v);
         },
         (e: unknown) => {
-          unwatchAbort(signal, w);
+          signal.unwatch(w);
           reject(e as Error);
         },
       );
@@ -159,7 +159,7 @@ export class DohClient {
     path: string,
     body: Buffer | undefined,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     what: string,
   ): Promise<Buffer> {
     return new Promise((resolve, reject) => {
@@ -169,13 +169,13 @@ export class DohClient {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        if (signal !== undefined) unwatchAbort(signal, aborter);
+        if (signal !== undefined) signal.unwatch(aborter);
         if (e !== undefined) {
           if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
           reject(e);
         } else resolve(b!);
       };
-      const aborter = { onAbort: (s: AbortSignal): void => finish(abortError(s)) };
+      const aborter = { onAbort: (s: AbortState): void => finish(abortError(s)) };
       const timer = setTimeout(() => finish(new UpstreamError(`${what}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)), timeoutMs);
       try {
         req = session.request(this.headers(method, path), { endStream: body === undefined });
@@ -184,7 +184,7 @@ export class DohClient {
         reject(new UpstreamError(`${what}: ${(e as Error).message}`));
         return;
       }
-      if (signal !== undefined) watchAbort(signal, aborter);
+      if (signal !== undefined) signal.watch(aborter);
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (d: Buffer) => {
@@ -199,7 +199,7 @@ export class DohClient {
     });
   }
 
-  private h1(method: DohMethod, path: string, body: Buffer | undefined, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<Buffer> {
+  private h1(method: DohMethod, path: string, body: Buffer | undefined, timeoutMs: number, signal: AbortSource | undefined, what: string): Promise<Buffer> {
     this.agent ??= new https.Agent({
       keepAlive: true,
       secureContext: this.tlsSettings.secureContext,
@@ -212,13 +212,13 @@ export class DohClient {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        if (signal !== undefined) unwatchAbort(signal, aborter);
+        if (signal !== undefined) signal.unwatch(aborter);
         if (e !== undefined) {
           req.destroy();
           reject(e);
         } else resolve(b!);
       };
-      const aborter = { onAbort: (s: AbortSignal): void => finish(abortError(s)) };
+      const aborter = { onAbort: (s: AbortState): void => finish(abortError(s)) };
       const timer = setTimeout(() => finish(new UpstreamError(`${what}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)), timeoutMs);
       const req = https.request({
         host: this.host,
@@ -229,7 +229,7 @@ export class DohClient {
         headers: { 'content-type': DOH_MIME, accept: DOH_MIME, ...(body !== undefined ? { 'content-length': body.length } : {}) },
         ...(this.localAddress !== undefined ? { localAddress: this.localAddress } : {}),
       });
-      if (signal !== undefined) watchAbort(signal, aborter);
+      if (signal !== undefined) signal.watch(aborter);
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ECONNREFUSED' || e.syscall === 'connect') finish(new UpstreamError(`${what}: ${opError('dial', 'tcp', '', this.addr, syscallText(e, 'connect')).message}`));
         else finish(new UpstreamError(`${what}: ${e.message}`));

@@ -2,6 +2,7 @@
  * Upstream errors with the texts CoreDNS (Go's net package and miekg/dns)
  * produces, so that what the errors plugin logs reads the same.
  */
+import type { AbortState } from '@tsdns/core';
 import { errnoText, isIP } from './hostport.js';
 
 export type UpstreamErrorKind = 'io' | 'cached-closed' | 'invalid-request' | 'aborted' | 'stopped';
@@ -37,7 +38,7 @@ export function opError(op: 'read' | 'write' | 'dial', net: 'udp' | 'tcp', local
 }
 
 /** The error a cancelled context gives (`context canceled` / `context deadline exceeded`). */
-export function abortError(signal: AbortSignal): UpstreamError {
+export function abortError(signal: AbortState): UpstreamError {
   const r = signal.reason as { name?: unknown } | undefined;
   const text = r !== undefined && r !== null && r.name === 'TimeoutError' ? 'context deadline exceeded' : 'context canceled';
   return new UpstreamError(text, 'aborted');

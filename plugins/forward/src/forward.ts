@@ -158,7 +158,7 @@ export class Forward implements Handler {
     const list = this.policy.list(proxies);
     const deadline = performance.now() + this.timeout;
     const maxAttempts = this.maxConnectAttemptsSet ? this.maxConnectAttempts : DEFAULT_CONNECT_ATTEMPTS_PER_UPSTREAM * list.length;
-    const signal = ctx.signal;
+    const signal = ctx.abortSource();
     const out = new Outgoing(r, w.proto, clientSize(r, w.proto));
     let attempts = 0;
     let fails = 0;

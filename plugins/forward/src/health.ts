@@ -6,7 +6,7 @@
  * reply at all is healthy and resets the fail count, an I/O error increments
  * it and `coredns_proxy_healthcheck_failures_total`.
  */
-import { decodeMessage, encodeMessage, RECURSION_DESIRED, type Msg } from '@tsdns/core';
+import { decodeMessage, encodeMessage, RECURSION_DESIRED, signalSource, type AbortSource, type Msg } from '@tsdns/core';
 import { StreamConn, UdpConn, type TlsSettings } from './conn.js';
 import type { DohClient } from './doh.js';
 import { randomId } from './ids.js';
@@ -60,7 +60,7 @@ export class HealthChecker {
   }
 
   /** One check; updates the fail count. Resolves true when healthy. */
-  async check(p: Checked, signal?: AbortSignal): Promise<boolean> {
+  async check(p: Checked, signal?: AbortSource): Promise<boolean> {
     try {
       await this.send(p, signal);
     } catch {
@@ -74,7 +74,7 @@ export class HealthChecker {
   }
 
   /** Sends the probe; throws on I/O errors (any reply header counts as healthy). */
-  async send(p: Checked, signal?: AbortSignal): Promise<void> {
+  async send(p: Checked, signal?: AbortSource): Promise<void> {
     const m = this.ping();
     if (this.transport === 'https') {
       m.id = 0;
@@ -124,17 +124,17 @@ export class Probe {
   }
 
   /** Starts checking with `f` unless a check loop is already running (or the probe stopped). */
-  do(f: (signal: AbortSignal) => Promise<boolean>): void {
+  do(f: (signal: AbortSource) => Promise<boolean>): void {
     if (this.state !== 'idle') return;
     this.state = 'active';
     void this.run(f);
   }
 
-  private async run(f: (signal: AbortSignal) => Promise<boolean>): Promise<void> {
+  private async run(f: (signal: AbortSource) => Promise<boolean>): Promise<void> {
     for (;;) {
       let ok = false;
       try {
-        ok = await f(this.abort.signal);
+        ok = await f(signalSource(this.abort.signal));
       } catch {
         ok = false;
       }

@@ -10,7 +10,7 @@
  * timer: exchanges sit in a list in deadline order.
  */
 import type dgram from 'node:dgram';
-import { unwatchAbort, watchAbort, type Abortable } from '@tsdns/core';
+import { type Abortable, type AbortSource, type AbortState } from '@tsdns/core';
 import { abortError, opError, syscallText, UpstreamError } from './errors.js';
 import { openUdpSocket, readUdpReply, sendDatagram, type Reply } from './conn.js';
 import { randomId } from './ids.js';
@@ -45,13 +45,13 @@ class Pending implements Abortable {
   readonly sink: MuxSink;
   readonly origId: number;
   readonly start: number;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSource | undefined;
   resolve: (m: Reply) => void = noop;
   reject: (e: UpstreamError) => void = noop;
   prev: Pending | undefined = undefined;
   next: Pending | undefined = undefined;
 
-  constructor(mux: UdpMux, id: number, size: number, deadline: number, sink: MuxSink, origId: number, start: number, signal: AbortSignal | undefined) {
+  constructor(mux: UdpMux, id: number, size: number, deadline: number, sink: MuxSink, origId: number, start: number, signal: AbortSource | undefined) {
     this.mux = mux;
     this.id = id;
     this.size = size;
@@ -62,7 +62,7 @@ class Pending implements Abortable {
     this.signal = signal;
   }
 
-  onAbort(signal: AbortSignal): void {
+  onAbort(signal: AbortState): void {
     this.mux.abandon(this, abortError(signal));
   }
 }
@@ -144,7 +144,7 @@ export class UdpMux {
     id: number,
     size: number,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     sink: MuxSink,
     origId: number,
     start: number,
@@ -160,7 +160,7 @@ export class UdpMux {
     });
     this.inflight.set(id, p);
     this.link(p);
-    if (signal !== undefined) watchAbort(signal, p);
+    if (signal !== undefined) signal.watch(p);
     this.used = start;
     sendDatagram(this.sock, wire, this.onError);
     return promise;
@@ -216,7 +216,7 @@ export class UdpMux {
     if (this.inflight.get(p.id) !== p) return false;
     this.inflight.delete(p.id);
     this.unlink(p);
-    if (p.signal !== undefined) unwatchAbort(p.signal, p);
+    if (p.signal !== undefined) p.signal.unwatch(p);
     if (this.inflight.size === 0 && !this.dead) {
       if (this.retired) this.close();
       else this.onIdle?.(this);

@@ -3,7 +3,7 @@
  * connection cache, health checker and fail count, and `connect`, which sends
  * a query and returns the reply with the client's ID.
  */
-import { decodeMessage, encodeMessage, rcodeName, rcodeOf, plainCanonicalName, scanReply, WireError, WireReply, type Msg } from '@tsdns/core';
+import { decodeMessage, encodeMessage, plainCanonicalName, rcodeName, rcodeOf, scanReply, WireError, WireReply, type AbortSource, type Msg } from '@tsdns/core';
 import type { Reply, StreamConn, TlsSettings } from './conn.js';
 import { randomId } from './ids.js';
 import type { MuxSink, UdpMux } from './mux.js';
@@ -110,7 +110,7 @@ export class Proxy implements MuxSink {
   readonly addrFn: () => string;
   private readonly portError: string | undefined;
   private readonly durations: (HistogramChild | undefined)[] = [];
-  private readonly checkFn: (signal: AbortSignal) => Promise<boolean>;
+  private readonly checkFn: (signal: AbortSource) => Promise<boolean>;
 
   constructor(proxyName: string, addr: string, protocol: UpstreamProtocol, settings: ProxySettings = {}) {
     this.proxyName = proxyName;
@@ -180,7 +180,7 @@ export class Proxy implements MuxSink {
    * Not an async function: a reused connection's exchange promise is
    * returned as is (the connection calls `replied` first).
    */
-  connect(out: Outgoing, forceTcp: boolean, preferUdp: boolean, signal?: AbortSignal): Promise<Reply> {
+  connect(out: Outgoing, forceTcp: boolean, preferUdp: boolean, signal?: AbortSource): Promise<Reply> {
     const start = performance.now();
     if (this.protocol === 'https') return this.lookupDoH(out, signal, start);
     try {
@@ -203,7 +203,7 @@ export class Proxy implements MuxSink {
   }
 
   /** Sends the query on a UDP socket under an ID not in flight there; the read buffer is the client's size (at least 512). */
-  private udpExchange(m: UdpMux, out: Outgoing, id: number, signal: AbortSignal | undefined, start: number, reserved: boolean): Promise<Reply> {
+  private udpExchange(m: UdpMux, out: Outgoing, id: number, signal: AbortSource | undefined, start: number, reserved: boolean): Promise<Reply> {
     const free = m.freeId(id);
     const size = out.size > 512 ? out.size : 512;
     return m.exchange(out.datagram(free), free, size, this.readTimeout, signal, this, out.msg.id, start, reserved);
@@ -231,7 +231,7 @@ export class Proxy implements MuxSink {
     h.observe((now - start) / 1000);
   }
 
-  private async lookupDoH(out: Outgoing, signal: AbortSignal | undefined, start: number): Promise<Reply> {
+  private async lookupDoH(out: Outgoing, signal: AbortSource | undefined, start: number): Promise<Reply> {
     let wire: Buffer;
     try {
       wire = out.datagram(0); // RFC 8484: ID 0

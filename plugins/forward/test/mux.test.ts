@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { decodeMessage, encodeMessage, WireReply, type Msg } from '@tsdns/core';
+import { decodeMessage, encodeMessage, signalSource, WireReply, type Msg } from '@tsdns/core';
 import { makeQuery } from '@tsdns/testing';
 import { MUX_MAX_SET_ASIDE, UdpMux, type MuxSink } from '../src/mux.js';
 import type { Reply } from '../src/conn.js';
@@ -38,7 +38,7 @@ const sink: MuxSink = { muxReplied: () => undefined };
 function send(m: UdpMux, name: string, id: number, timeoutMs = 2000, signal?: AbortSignal): Promise<Reply> {
   const q = makeQuery(name);
   q.id = id;
-  return m.exchange(encodeMessage(q), id, 512, timeoutMs, signal, sink, 0, performance.now());
+  return m.exchange(encodeMessage(q), id, 512, timeoutMs, signal && signalSource(signal), sink, 0, performance.now());
 }
 
 function answerOf(r: Reply): string {
